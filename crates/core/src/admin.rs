@@ -1,0 +1,307 @@
+//! Administrative operations behind the CLI: APIs, clients, initial access tokens, keys.
+//! They act directly on the database and bump the registry version, so running servers pick
+//! the change up within seconds.
+
+use std::collections::BTreeMap;
+
+use warden_types::jwk::JwkSet;
+use warden_types::metadata::{ClientInformation, ClientMetadata};
+use warden_types::{
+    ApiIdentifier, GrantType, JwsAlgorithm, Scope, SigningAlg, TokenEndpointAuthMethod,
+    TokenFormat, UnixTime,
+};
+
+use crate::engine::Engine;
+use crate::error::OAuthError;
+use crate::model::{Api, ApiScope, AuditEvent, InitialAccessToken, MAX_ACCESS_TOKEN_LIFETIME};
+use crate::registration::validate_metadata;
+use crate::secrets::{INITIAL_ACCESS_TOKEN_PREFIX, generate_token, token_hash};
+use crate::store::StoreError;
+
+/// Why an admin operation failed; the message is for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Already exists.
+    #[error("{0} already exists")]
+    Exists(String),
+    /// Storage failed.
+    #[error("database error: {0}")]
+    Store(String),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+impl From<OAuthError> for AdminError {
+    fn from(e: OAuthError) -> Self {
+        Self::Invalid(e.description.into_owned())
+    }
+}
+
+/// Input of `warden api create`.
+#[derive(Debug, Clone)]
+pub struct NewApi {
+    /// Identifier (absolute URI).
+    pub identifier: String,
+    /// Name (defaults to the identifier).
+    pub name: Option<String>,
+    /// Scopes.
+    pub scopes: Scope,
+    /// Format.
+    pub token_format: TokenFormat,
+    /// Lifetime in seconds.
+    pub token_lifetime: i64,
+    /// Signing algorithm.
+    pub signing_alg: SigningAlg,
+}
+
+/// Input of `warden client create`.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// Name.
+    pub name: String,
+    /// Method.
+    pub auth_method: TokenEndpointAuthMethod,
+    /// Grant types (default: client_credentials).
+    pub grant_types: Vec<String>,
+    /// Scopes: on the `audiences` if any, else on any API that defines them.
+    pub scope: Option<Scope>,
+    /// APIs the client may obtain tokens for.
+    pub audiences: Vec<String>,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Public keys.
+    pub jwks: Option<JwkSet>,
+    /// Public keys by reference.
+    pub jwks_uri: Option<String>,
+    /// Assertion algorithm.
+    pub auth_signing_alg: Option<JwsAlgorithm>,
+}
+
+impl Engine {
+    /// Creates an API.
+    pub async fn create_api(&self, new: NewApi, now: UnixTime) -> Result<Api, AdminError> {
+        let identifier = ApiIdentifier::parse(&new.identifier)
+            .map_err(|e| AdminError::Invalid(format!("API identifier: {e}")))?;
+        if new.token_lifetime <= 0 || new.token_lifetime > MAX_ACCESS_TOKEN_LIFETIME {
+            return Err(AdminError::Invalid(String::from(
+                "token lifetime must be between 1 second and 60 minutes",
+            )));
+        }
+        let api = Api {
+            name: new.name.unwrap_or_else(|| identifier.as_str().to_owned()),
+            identifier,
+            scopes: new
+                .scopes
+                .iter()
+                .map(|s| ApiScope {
+                    name: s.to_owned(),
+                    description: String::new(),
+                })
+                .collect(),
+            token_format: new.token_format,
+            token_lifetime: new.token_lifetime,
+            signing_alg: new.signing_alg,
+            created_at: now,
+            updated_at: now,
+        };
+        if !self.config.signing_algs.contains(&api.signing_alg) {
+            return Err(AdminError::Invalid(format!(
+                "signing algorithm {} is not enabled on this server",
+                api.signing_alg
+            )));
+        }
+        match self.store.insert_api(&api).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                return Err(AdminError::Exists(format!("API {}", api.identifier)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("api_created"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({ "api": api.identifier.as_str() }),
+        });
+        Ok(api)
+    }
+
+    /// Deletes an API and the explicit grants that name it.
+    pub async fn delete_api(&self, identifier: &str, now: UnixTime) -> Result<(), AdminError> {
+        if !self.store.delete_api(identifier).await? {
+            return Err(AdminError::NotFound(format!("API {identifier}")));
+        }
+        for mut client in self.store.clients().await? {
+            if client.grants.remove(identifier).is_some() {
+                client.updated_at = now.max(client.updated_at + 1);
+                self.store.update_client(&client).await?;
+            }
+        }
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("api_deleted"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({ "api": identifier }),
+        });
+        Ok(())
+    }
+
+    /// Creates a client; the returned information carries the secret, shown once.
+    pub async fn create_client(
+        &self,
+        new: NewClient,
+        now: UnixTime,
+    ) -> Result<ClientInformation, AdminError> {
+        let metadata = ClientMetadata {
+            client_name: Some(new.name.clone()),
+            token_endpoint_auth_method: Some(new.auth_method.as_str().to_owned()),
+            grant_types: (!new.grant_types.is_empty()).then(|| new.grant_types.clone()),
+            redirect_uris: (!new.redirect_uris.is_empty()).then(|| new.redirect_uris.clone()),
+            jwks: new.jwks.clone(),
+            jwks_uri: new.jwks_uri.clone(),
+            token_endpoint_auth_signing_alg: new.auth_signing_alg.map(|a| a.as_str().to_owned()),
+            ..Default::default()
+        };
+        let validated = validate_metadata(metadata)?;
+        let (mut client, secret) = self.build_client(validated, &new.name, now)?;
+        // Grants: with --audience, the scopes on each named API (all of its scopes when no
+        // scope is given); without, the scope applies to any API that defines it.
+        let mut grants = BTreeMap::new();
+        let mut covered = Scope::empty();
+        for audience in &new.audiences {
+            let Some(api) = self.store.api(audience).await? else {
+                return Err(AdminError::NotFound(format!("API {audience}")));
+            };
+            let defined = api.scope_set();
+            let granted = match &new.scope {
+                Some(scope) => scope.intersection(&defined),
+                None => defined.clone(),
+            };
+            covered = covered.union(&granted);
+            grants.insert(api.identifier.clone(), granted);
+        }
+        if let (Some(scope), false) = (&new.scope, new.audiences.is_empty()) {
+            if let Some(missing) = scope.difference(&covered).iter().next() {
+                return Err(AdminError::Invalid(format!(
+                    "scope '{missing}' is not defined by any of the given APIs"
+                )));
+            }
+        }
+        if new.audiences.is_empty() {
+            client.registered_scope = new.scope.clone();
+            client.metadata.scope = new.scope.as_ref().map(|s| s.to_string());
+        }
+        client.grants = grants;
+        self.store.insert_client(&client).await?;
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("client_created"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({ "client_id": client.client_id.as_str(), "method": client.auth_method.as_str() }),
+        });
+        let mut info = self.client_information(&client);
+        info.client_secret = secret.map(|s| s.expose().to_owned());
+        Ok(info)
+    }
+
+    /// Replaces a client's secret; the new one is returned once. The old one stops working
+    /// as soon as servers reload the registry.
+    pub async fn rotate_client_secret(
+        &self,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<ClientInformation, AdminError> {
+        let Some(mut client) = self.store.client(client_id).await? else {
+            return Err(AdminError::NotFound(format!("client {client_id}")));
+        };
+        if !client.auth_method.uses_secret() {
+            return Err(AdminError::Invalid(format!(
+                "client {client_id} authenticates with {}, which uses no secret",
+                client.auth_method
+            )));
+        }
+        let (stored, secret) = self.new_secret(client_id, client.auth_method)?;
+        client.secret = stored;
+        client.updated_at = now.max(client.updated_at + 1);
+        self.store.update_client(&client).await?;
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("client_secret_rotated"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({ "client_id": client_id }),
+        });
+        let mut info = self.client_information(&client);
+        info.client_secret = secret.map(|s| s.expose().to_owned());
+        Ok(info)
+    }
+
+    /// Deletes a client.
+    pub async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<(), AdminError> {
+        if !self.store.delete_client(client_id).await? {
+            return Err(AdminError::NotFound(format!("client {client_id}")));
+        }
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("client_deleted"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({ "client_id": client_id }),
+        });
+        Ok(())
+    }
+
+    /// Creates an RFC 7591 initial access token; returns the token, shown once.
+    pub async fn create_initial_access_token(
+        &self,
+        expires_in: i64,
+        once: bool,
+        allowed_apis: Option<Vec<String>>,
+        now: UnixTime,
+    ) -> Result<String, AdminError> {
+        if expires_in <= 0 {
+            return Err(AdminError::Invalid(String::from("expiry must be positive")));
+        }
+        let allowed_apis = match allowed_apis {
+            None => None,
+            Some(list) => {
+                let mut out = Vec::new();
+                for id in list {
+                    if self.store.api(&id).await?.is_none() {
+                        return Err(AdminError::NotFound(format!("API {id}")));
+                    }
+                    out.push(ApiIdentifier::new(id));
+                }
+                Some(out)
+            }
+        };
+        let token = generate_token(INITIAL_ACCESS_TOKEN_PREFIX);
+        let record = InitialAccessToken {
+            token_hash: token_hash(token.expose()),
+            expires_at: now + expires_in,
+            once,
+            allowed_apis,
+            created_at: now,
+        };
+        self.store.insert_initial_access_token(&record).await?;
+        Ok(token.expose().to_owned())
+    }
+}
+
+/// Whether a grant type string names something this server can register.
+pub fn known_grant(value: &str) -> bool {
+    !matches!(GrantType::parse(value), GrantType::Other(_))
+}

@@ -1,0 +1,128 @@
+//! Client public keys for `private_key_jwt`: parsed once per registry version for `jwks` by
+//! value, fetched and cached for `jwks_uri`, refetched on an unknown `kid` at most once per
+//! `jwks_refetch_interval` so a flood of bad assertions cannot turn Warden into a traffic
+//! amplifier against the client's key server.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use warden_jose::VerifyingKeySet;
+use warden_types::UnixTime;
+use warden_types::jwk::JwkSet;
+
+/// Fetches a JWK Set document. The server implements it with an HTTP client that has a
+/// timeout and a response size limit.
+#[async_trait]
+pub trait JwksFetcher: Send + Sync + 'static {
+    /// Fetches and parses the JWK Set at `uri`.
+    async fn fetch(&self, uri: &str) -> Result<JwkSet, String>;
+}
+
+/// A fetcher for deployments or tests with no network: every fetch fails.
+#[derive(Debug, Default)]
+pub struct NoFetch;
+
+#[async_trait]
+impl JwksFetcher for NoFetch {
+    async fn fetch(&self, _uri: &str) -> Result<JwkSet, String> {
+        Err(String::from("fetching jwks_uri is disabled"))
+    }
+}
+
+#[derive(Clone)]
+struct Entry {
+    keys: Arc<VerifyingKeySet>,
+    fetched_at: UnixTime,
+}
+
+/// Cache of parsed client key sets.
+#[derive(Default)]
+pub struct ClientKeyCache {
+    by_value: Mutex<HashMap<(String, i64), Arc<VerifyingKeySet>>>,
+    by_uri: Mutex<HashMap<String, Entry>>,
+    last_attempt: Mutex<HashMap<String, UnixTime>>,
+}
+
+impl std::fmt::Debug for ClientKeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientKeyCache")
+    }
+}
+
+impl ClientKeyCache {
+    /// The parsed `jwks` of a client, cached per (client, last update).
+    pub fn by_value(
+        &self,
+        client_id: &str,
+        updated_at: i64,
+        jwks: &JwkSet,
+    ) -> Arc<VerifyingKeySet> {
+        let key = (client_id.to_owned(), updated_at);
+        let mut map = self.by_value.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = map.get(&key) {
+            return hit.clone();
+        }
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        let set = Arc::new(VerifyingKeySet::from_jwk_set(jwks));
+        map.insert(key, set.clone());
+        set
+    }
+
+    /// The cached key set of `uri` if fresh enough.
+    pub fn cached_uri(&self, uri: &str, now: UnixTime, ttl: i64) -> Option<Arc<VerifyingKeySet>> {
+        let map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(uri)
+            .filter(|e| now - e.fetched_at < ttl)
+            .map(|e| e.keys.clone())
+    }
+
+    /// Fetches `uri` unless it was attempted less than `min_interval` ago (`force` still obeys
+    /// the interval; it only skips the freshness check).
+    pub async fn fetch_uri(
+        &self,
+        fetcher: &dyn JwksFetcher,
+        uri: &str,
+        now: UnixTime,
+        min_interval: i64,
+    ) -> Option<Arc<VerifyingKeySet>> {
+        {
+            let mut attempts = self.last_attempt.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(last) = attempts.get(uri) {
+                if now - *last < min_interval {
+                    drop(attempts);
+                    let map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
+                    return map.get(uri).map(|e| e.keys.clone());
+                }
+            }
+            if attempts.len() > 10_000 {
+                attempts.clear();
+            }
+            attempts.insert(uri.to_owned(), now);
+        }
+        match fetcher.fetch(uri).await {
+            Ok(jwks) => {
+                let keys = Arc::new(VerifyingKeySet::from_jwk_set(&jwks));
+                let mut map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
+                if map.len() > 10_000 {
+                    map.clear();
+                }
+                map.insert(
+                    uri.to_owned(),
+                    Entry {
+                        keys: keys.clone(),
+                        fetched_at: now,
+                    },
+                );
+                Some(keys)
+            }
+            Err(reason) => {
+                tracing::warn!(jwks_uri = %uri, %reason, "fetching client jwks_uri failed");
+                let map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
+                map.get(uri).map(|e| e.keys.clone())
+            }
+        }
+    }
+}

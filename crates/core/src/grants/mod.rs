@@ -1,0 +1,121 @@
+//! The token endpoint (RFC 6749 §3.2): parse, authenticate the client, dispatch on
+//! `grant_type` to one module per grant.
+
+pub mod client_credentials;
+
+use warden_types::GrantType;
+use warden_types::metadata::TokenResponse;
+
+use crate::client_auth::CallContext;
+use crate::engine::Engine;
+use crate::error::OAuthError;
+use crate::model::AuditEvent;
+use crate::request::{FormParams, PresentedCredentials};
+
+/// Grant types the token endpoint implements.
+pub const SUPPORTED_GRANTS: [GrantType; 1] = [GrantType::ClientCredentials];
+
+/// The result of a token request, with labels for metrics.
+#[derive(Debug)]
+pub struct TokenResult {
+    /// The response or the error.
+    pub outcome: Result<TokenResponse, OAuthError>,
+    /// `grant_type` as a bounded label (`other` for unknown values).
+    pub grant: &'static str,
+    /// The authentication method, when authentication succeeded.
+    pub method: Option<&'static str>,
+}
+
+fn grant_label(grant: Option<&GrantType>) -> &'static str {
+    match grant {
+        None => "missing",
+        Some(GrantType::ClientCredentials) => "client_credentials",
+        Some(GrantType::AuthorizationCode) => "authorization_code",
+        Some(GrantType::RefreshToken) => "refresh_token",
+        Some(GrantType::TokenExchange) => "token_exchange",
+        Some(GrantType::JwtBearer) => "jwt_bearer",
+        Some(GrantType::Other(_)) => "other",
+    }
+}
+
+impl Engine {
+    /// Handles a token request: `body` is the raw form, `authorization` the header value.
+    pub async fn token(
+        &self,
+        body: &[u8],
+        authorization: Option<&str>,
+        ctx: &CallContext<'_>,
+    ) -> TokenResult {
+        let mut method = None;
+        let mut grant = None;
+        let outcome = self
+            .token_inner(body, authorization, ctx, &mut grant, &mut method)
+            .await;
+        let label = grant_label(grant.as_ref());
+        match &outcome {
+            Ok(resp) => self.audit(AuditEvent {
+                at: ctx.now,
+                kind: String::from("token_issued"),
+                actor: None,
+                source: ctx.source.clone(),
+                detail: serde_json::json!({
+                    "grant_type": label,
+                    "scope": resp.scope.as_ref().map(|s| s.to_string()),
+                    "expires_in": resp.expires_in,
+                }),
+            }),
+            Err(err) => self.audit(AuditEvent {
+                at: ctx.now,
+                kind: String::from("token_refused"),
+                actor: None,
+                source: ctx.source.clone(),
+                detail: serde_json::json!({
+                    "grant_type": label,
+                    "error": err.code.as_str(),
+                    "reason": err.description,
+                }),
+            }),
+        }
+        TokenResult {
+            outcome,
+            grant: label,
+            method,
+        }
+    }
+
+    async fn token_inner(
+        &self,
+        body: &[u8],
+        authorization: Option<&str>,
+        ctx: &CallContext<'_>,
+        grant_out: &mut Option<GrantType>,
+        method_out: &mut Option<&'static str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let mut form = FormParams::parse(body)?;
+        let presented = PresentedCredentials::extract(&mut form, authorization)?;
+        let Some(grant_type) = form.get("grant_type").map(GrantType::parse) else {
+            return Err(OAuthError::invalid_request("grant_type is required"));
+        };
+        *grant_out = Some(grant_type.clone());
+        let client = self.authenticate_client(presented, ctx).await?;
+        *method_out = Some(client.method().as_str());
+        if !SUPPORTED_GRANTS.contains(&grant_type) {
+            return Err(OAuthError::new(
+                warden_types::ErrorCode::UnsupportedGrantType,
+                "this grant type is not supported",
+            ));
+        }
+        if !client.client().grant_types.contains(&grant_type) {
+            return Err(OAuthError::unauthorized_client(format!(
+                "the client is not allowed the {grant_type} grant"
+            )));
+        }
+        match grant_type {
+            GrantType::ClientCredentials => self.client_credentials(&client, &form, ctx.now).await,
+            _ => Err(OAuthError::new(
+                warden_types::ErrorCode::UnsupportedGrantType,
+                "this grant type is not supported",
+            )),
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The records Warden keeps: APIs, clients, signing keys, opaque tokens, initial access
+//! tokens and audit events. Storage implementations persist these; the engine reasons on them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use warden_types::jwk::JwkSet;
+use warden_types::metadata::ClientMetadata;
+use warden_types::{
+    ApiIdentifier, ClientId, GrantType, JwsAlgorithm, Kid, Scope, SigningAlg,
+    TokenEndpointAuthMethod, TokenFormat, UnixTime,
+};
+
+/// Longest access-token lifetime an API may configure (seed 004: "SHOULD have a lifetime less
+/// than 60 mins").
+pub const MAX_ACCESS_TOKEN_LIFETIME: i64 = 60 * 60;
+/// Default access-token lifetime.
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: i64 = 15 * 60;
+
+/// A protected API (resource server). Its identifier is the `aud` of its tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Api {
+    /// Absolute URI; the audience.
+    pub identifier: ApiIdentifier,
+    /// Display name.
+    pub name: String,
+    /// Scopes this API defines.
+    pub scopes: Vec<ApiScope>,
+    /// JWT or opaque access tokens.
+    pub token_format: TokenFormat,
+    /// Access-token lifetime in seconds, at most [`MAX_ACCESS_TOKEN_LIFETIME`].
+    pub token_lifetime: i64,
+    /// Algorithm of the key that signs this API's JWTs.
+    pub signing_alg: SigningAlg,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// Last change.
+    pub updated_at: UnixTime,
+}
+
+impl Api {
+    /// The API's scopes as a set.
+    pub fn scope_set(&self) -> Scope {
+        let mut set = Scope::empty();
+        for s in &self.scopes {
+            set.insert(s.name.clone());
+        }
+        set
+    }
+}
+
+/// One scope an API defines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiScope {
+    /// The scope token.
+    pub name: String,
+    /// What it allows, for people.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// How the client's secret is kept.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSecret {
+    /// HMAC-SHA256 of the secret under the server pepper, base64url. Used by
+    /// `client_secret_basic` and `client_secret_post`.
+    pub hash: String,
+    /// The secret sealed with the master key; present only for `client_secret_jwt`, where
+    /// the server needs the secret itself to check the HMAC of the assertion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+}
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredSecret(<redacted>)")
+    }
+}
+
+/// A registered OAuth client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    /// Client identifier.
+    pub client_id: ClientId,
+    /// Display name.
+    pub name: String,
+    /// How it authenticates.
+    pub auth_method: TokenEndpointAuthMethod,
+    /// Secret (hashed; sealed too for `client_secret_jwt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<StoredSecret>,
+    /// Public keys by value, for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<JwkSet>,
+    /// Public keys by reference, for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// If set, the only assertion algorithm accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_signing_alg: Option<JwsAlgorithm>,
+    /// Grant types it may use.
+    pub grant_types: Vec<GrantType>,
+    /// Registered redirect URIs, compared exactly.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Explicit grants: for each API, the scopes this client may obtain.
+    #[serde(default)]
+    pub grants: BTreeMap<ApiIdentifier, Scope>,
+    /// RFC 7591 `scope` metadata: these scopes may be obtained from any API that defines them,
+    /// limited to `allowed_apis` when that is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_scope: Option<Scope>,
+    /// Restriction carried over from the initial access token used at registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_apis: Option<Vec<ApiIdentifier>>,
+    /// The API this client is the identity of (the service that receives its tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serves_api: Option<ApiIdentifier>,
+    /// Registration metadata kept verbatim for RFC 7592 reads.
+    #[serde(default)]
+    pub metadata: ClientMetadata,
+    /// Hash of the RFC 7592 registration access token, if registered dynamically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_token_hash: Option<String>,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// Last change.
+    pub updated_at: UnixTime,
+}
+
+impl Client {
+    /// The scopes this client may obtain on `api` (explicit grant ∪ registered scope ∩ the
+    /// API's scopes), or `None` when it has no access to that API at all.
+    pub fn scopes_on(&self, api: &Api) -> Option<Scope> {
+        let explicit = self.grants.get(&api.identifier).cloned();
+        let allowed = self
+            .allowed_apis
+            .as_ref()
+            .is_none_or(|apis| apis.contains(&api.identifier));
+        let via_registration = match &self.registered_scope {
+            Some(scope) if allowed => {
+                let s = scope.intersection(&api.scope_set());
+                (!s.is_empty()).then_some(s)
+            }
+            _ => None,
+        };
+        match (explicit, via_registration) {
+            (Some(a), Some(b)) => Some(a.union(&b)),
+            (Some(a), None) => Some(a),
+            (None, b) => b,
+        }
+    }
+}
+
+/// Where a signing key is in its life (DESIGN.md): published → active → retired → removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// In the JWKS, not yet signing, so resource servers cache it before it is used.
+    Published,
+    /// Signing (one per algorithm).
+    Active,
+    /// In the JWKS for verification only, until every token it signed has expired.
+    Retired,
+}
+
+impl KeyState {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+/// A signing key as stored: the private key is sealed with the master key.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredKey {
+    /// Key id.
+    pub kid: Kid,
+    /// Algorithm.
+    pub alg: SigningAlg,
+    /// Lifecycle state.
+    pub state: KeyState,
+    /// PKCS#8 private key sealed with the master key (AAD = kid), base64url.
+    pub sealed_private_key: String,
+    /// Public JWK (JSON).
+    pub public_jwk: warden_types::jwk::Jwk,
+    /// When it was created and published.
+    pub created_at: UnixTime,
+    /// When it started signing.
+    #[serde(default)]
+    pub activated_at: Option<UnixTime>,
+    /// When it stopped signing.
+    #[serde(default)]
+    pub retired_at: Option<UnixTime>,
+    /// When it may leave the JWKS (retired_at + longest token lifetime + leeway).
+    #[serde(default)]
+    pub remove_after: Option<UnixTime>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an opaque access token stands for. Stored under the SHA-256 of the token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpaqueTokenRecord {
+    /// SHA-256 of the token, base64url.
+    pub token_hash: String,
+    /// Token id.
+    pub jti: String,
+    /// Client it was issued to.
+    pub client_id: ClientId,
+    /// Subject (the client for client credentials; a user later).
+    pub sub: String,
+    /// Audience.
+    pub aud: ApiIdentifier,
+    /// Granted scope.
+    pub scope: Scope,
+    /// Issue time.
+    pub iat: UnixTime,
+    /// Expiry.
+    pub exp: UnixTime,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// Extra claims (e.g. `act` for token exchange), JSON object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
+}
+
+/// An RFC 7591 initial access token (only its hash is stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitialAccessToken {
+    /// SHA-256 of the token, base64url.
+    pub token_hash: String,
+    /// Expiry.
+    pub expires_at: UnixTime,
+    /// Single use.
+    pub once: bool,
+    /// If set, clients registered with this token may obtain scopes only from these APIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_apis: Option<Vec<ApiIdentifier>>,
+    /// Creation time.
+    pub created_at: UnixTime,
+}
+
+/// An audit event. Never carries a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When.
+    pub at: UnixTime,
+    /// What happened: `token_issued`, `token_refused`, `client_auth_failed`, `key_rotated`,
+    /// `client_created`, `client_updated`, `client_deleted`, `api_created`, ...
+    pub kind: String,
+    /// Who (client id, or `admin` for the CLI).
+    pub actor: Option<String>,
+    /// From where (peer address), when known.
+    pub source: Option<String>,
+    /// Details (audience, scope, reason, kid...).
+    pub detail: serde_json::Value,
+}

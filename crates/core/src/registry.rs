@@ -1,0 +1,57 @@
+//! The in-memory snapshot of APIs and clients the hot path reads. It is replaced wholesale
+//! when the database's registry version moves (DESIGN.md: "The hot path reads from memory").
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::model::{Api, Client};
+
+/// An immutable snapshot of the registry.
+#[derive(Debug, Default)]
+pub struct Registry {
+    /// The registry version this snapshot was read at.
+    pub version: i64,
+    apis: HashMap<String, Arc<Api>>,
+    clients: HashMap<String, Arc<Client>>,
+}
+
+impl Registry {
+    /// Builds a snapshot.
+    pub fn new(version: i64, apis: Vec<Api>, clients: Vec<Client>) -> Self {
+        Self {
+            version,
+            apis: apis
+                .into_iter()
+                .map(|a| (a.identifier.as_str().to_owned(), Arc::new(a)))
+                .collect(),
+            clients: clients
+                .into_iter()
+                .map(|c| (c.client_id.as_str().to_owned(), Arc::new(c)))
+                .collect(),
+        }
+    }
+
+    /// One API by identifier.
+    pub fn api(&self, identifier: &str) -> Option<&Arc<Api>> {
+        self.apis.get(identifier)
+    }
+
+    /// One client by id.
+    pub fn client(&self, client_id: &str) -> Option<&Arc<Client>> {
+        self.clients.get(client_id)
+    }
+
+    /// Every API.
+    pub fn apis(&self) -> impl Iterator<Item = &Arc<Api>> {
+        self.apis.values()
+    }
+
+    /// The longest access-token lifetime of any API (bounds how long a retired key stays).
+    pub fn longest_token_lifetime(&self) -> i64 {
+        self.apis
+            .values()
+            .map(|a| a.token_lifetime)
+            .max()
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,118 @@
+//! Generation and hashing of the secrets Warden hands out: client secrets, opaque access
+//! tokens, registration and initial access tokens.
+//!
+//! Every one is 256 bits from the system CSPRNG, so a fast keyed hash is enough to store it
+//! (DESIGN.md: no slow password hash on the hot path). Client secrets are hashed with
+//! HMAC-SHA256 under a pepper derived from the master key, so a stolen database alone does not
+//! allow offline checking of guesses; tokens are looked up by plain SHA-256.
+
+use warden_jose::{base64url_encode, hmac_sha256, random_bytes, sha256};
+use warden_types::SecretString;
+use warden_types::secret::constant_time_eq;
+
+/// Prefix of opaque access tokens (greppable by secret scanners).
+pub const ACCESS_TOKEN_PREFIX: &str = "wdn_at_";
+/// Prefix of RFC 7592 registration access tokens.
+pub const REGISTRATION_TOKEN_PREFIX: &str = "wdn_rat_";
+/// Prefix of RFC 7591 initial access tokens.
+pub const INITIAL_ACCESS_TOKEN_PREFIX: &str = "wdn_iat_";
+/// Prefix of client secrets.
+pub const CLIENT_SECRET_PREFIX: &str = "wdn_cs_";
+
+const CHECKSUM_LEN: usize = 6;
+
+/// A fresh random identifier (128 bits, base64url) for `jti`s, client ids and key ids.
+pub fn random_id() -> String {
+    base64url_encode(&random_bytes::<16>())
+}
+
+/// A fresh secret: prefix + 256 random bits (base64url) + a 6-character checksum, so a
+/// mistyped or truncated token is refused without touching the database.
+pub fn generate_token(prefix: &str) -> SecretString {
+    let body = base64url_encode(&random_bytes::<32>());
+    let mut token = String::with_capacity(prefix.len() + body.len() + CHECKSUM_LEN);
+    token.push_str(prefix);
+    token.push_str(&body);
+    let checksum = checksum(&token);
+    token.push_str(&checksum);
+    SecretString::new(token)
+}
+
+fn checksum(prefix_and_body: &str) -> String {
+    let digest = sha256(prefix_and_body.as_bytes());
+    let mut encoded = base64url_encode(&digest[..6]);
+    encoded.truncate(CHECKSUM_LEN);
+    encoded
+}
+
+/// Whether `token` has the given prefix and a valid checksum.
+pub fn well_formed(token: &str, prefix: &str) -> bool {
+    let Some(rest) = token.strip_prefix(prefix) else {
+        return false;
+    };
+    if rest.len() != 43 + CHECKSUM_LEN || !rest.is_ascii() {
+        return false;
+    }
+    let (head, sum) = token.split_at(token.len() - CHECKSUM_LEN);
+    constant_time_eq(checksum(head).as_bytes(), sum.as_bytes())
+}
+
+/// SHA-256 of a token, base64url: the database key of tokens Warden stores.
+pub fn token_hash(token: &str) -> String {
+    base64url_encode(&sha256(token.as_bytes()))
+}
+
+/// Keyed hashing of client secrets.
+#[derive(Clone)]
+pub struct SecretHasher {
+    pepper: [u8; 32],
+}
+
+impl std::fmt::Debug for SecretHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHasher(<redacted>)")
+    }
+}
+
+impl SecretHasher {
+    /// A hasher with the given pepper (derived from the master key).
+    pub fn new(pepper: [u8; 32]) -> Self {
+        Self { pepper }
+    }
+
+    /// The stored form of a client secret.
+    pub fn hash(&self, secret: &str) -> String {
+        base64url_encode(&hmac_sha256(&self.pepper, secret.as_bytes()))
+    }
+
+    /// Constant-time check of a presented secret against its stored hash.
+    pub fn verify(&self, presented: &str, stored_hash: &str) -> bool {
+        constant_time_eq(self.hash(presented).as_bytes(), stored_hash.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_a_checksum() {
+        let t = generate_token(ACCESS_TOKEN_PREFIX);
+        assert!(well_formed(t.expose(), ACCESS_TOKEN_PREFIX));
+        assert!(!well_formed(t.expose(), REGISTRATION_TOKEN_PREFIX));
+        let mut broken = t.expose().to_owned();
+        let last = broken.pop().unwrap();
+        broken.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(!well_formed(&broken, ACCESS_TOKEN_PREFIX));
+        assert!(!well_formed("wdn_at_short", ACCESS_TOKEN_PREFIX));
+    }
+
+    #[test]
+    fn secrets_hash_and_verify() {
+        let h = SecretHasher::new([7; 32]);
+        let stored = h.hash("s3cret");
+        assert!(h.verify("s3cret", &stored));
+        assert!(!h.verify("s3cret ", &stored));
+        assert_ne!(SecretHasher::new([8; 32]).hash("s3cret"), stored);
+    }
+}

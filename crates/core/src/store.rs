@@ -1,0 +1,135 @@
+//! The storage traits the engine needs. `warden-store` implements them for SQLite and
+//! PostgreSQL; both pass one conformance suite.
+//!
+//! The contract every implementation keeps:
+//! - Mutations of APIs, clients and signing keys bump [`Store::registry_version`] in the same
+//!   transaction, so every instance notices the change on its next poll.
+//! - [`Store::record_assertion_jti`] and [`Store::use_initial_access_token`] are atomic across
+//!   processes (a unique constraint / a conditional delete), never read-then-write.
+//! - [`Store::activate_signing_key`] is a compare-and-set, so two instances rotating at once
+//!   promote exactly one key.
+
+use async_trait::async_trait;
+use warden_types::UnixTime;
+
+use crate::model::{Api, AuditEvent, Client, InitialAccessToken, OpaqueTokenRecord, StoredKey};
+
+/// A storage failure. Protocol code maps every variant but `Conflict` to `server_error`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record with that key already exists.
+    #[error("already exists")]
+    Conflict,
+    /// The database failed or is unreachable.
+    #[error("database error: {0}")]
+    Backend(String),
+    /// A stored row could not be decoded.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+/// Result alias for storage calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistent state of an authorization server.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- health -------------------------------------------------------------------------
+    /// Checks the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- registry -----------------------------------------------------------------------
+    /// A counter bumped by every change to APIs, clients or signing keys.
+    async fn registry_version(&self) -> StoreResult<i64>;
+    /// Inserts an API; `Conflict` if the identifier exists.
+    async fn insert_api(&self, api: &Api) -> StoreResult<()>;
+    /// Replaces an API; false if it does not exist.
+    async fn update_api(&self, api: &Api) -> StoreResult<bool>;
+    /// One API.
+    async fn api(&self, identifier: &str) -> StoreResult<Option<Api>>;
+    /// Every API, ordered by identifier.
+    async fn apis(&self) -> StoreResult<Vec<Api>>;
+    /// Deletes an API; false if it did not exist.
+    async fn delete_api(&self, identifier: &str) -> StoreResult<bool>;
+
+    /// Inserts a client; `Conflict` if the id exists.
+    async fn insert_client(&self, client: &Client) -> StoreResult<()>;
+    /// Replaces a client; false if it does not exist.
+    async fn update_client(&self, client: &Client) -> StoreResult<bool>;
+    /// One client.
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// Every client, ordered by id.
+    async fn clients(&self) -> StoreResult<Vec<Client>>;
+    /// Deletes a client; false if it did not exist.
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+
+    // ---- signing keys -------------------------------------------------------------------
+    /// Every stored signing key (any state), ordered by creation time.
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Inserts a key; `Conflict` if the kid exists.
+    async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<()>;
+    /// Atomically: `next_kid` goes from `published` to `active` (activated_at = now), and, if
+    /// given, `previous_kid` goes from `active` to `retired` (retired_at = now, remove_after).
+    /// Returns false and changes nothing if either precondition does not hold (another
+    /// instance rotated first).
+    async fn activate_signing_key(
+        &self,
+        next_kid: &str,
+        previous_kid: Option<&str>,
+        now: UnixTime,
+        remove_after: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Deletes retired keys whose `remove_after` is before `now`; returns how many.
+    async fn remove_expired_signing_keys(&self, now: UnixTime) -> StoreResult<u64>;
+
+    // ---- replay and revocation ----------------------------------------------------------
+    /// Records a client-assertion `jti` for `client_id` until `expires_at`. Returns false if
+    /// that jti was already recorded for that client and has not expired (a replay).
+    async fn record_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Adds a JWT `jti` to the revocation list until `expires_at`.
+    async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()>;
+    /// Whether a JWT `jti` is revoked.
+    async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
+
+    // ---- opaque tokens ------------------------------------------------------------------
+    /// Stores an opaque access token record.
+    async fn insert_opaque_token(&self, record: &OpaqueTokenRecord) -> StoreResult<()>;
+    /// Looks an opaque token up by hash.
+    async fn opaque_token(&self, token_hash: &str) -> StoreResult<Option<OpaqueTokenRecord>>;
+    /// Marks an opaque token revoked; false if unknown.
+    async fn revoke_opaque_token(&self, token_hash: &str) -> StoreResult<bool>;
+
+    // ---- registration -------------------------------------------------------------------
+    /// Stores an initial access token.
+    async fn insert_initial_access_token(&self, token: &InitialAccessToken) -> StoreResult<()>;
+    /// Returns the token if it exists and has not expired at `now`; if it is single-use it is
+    /// deleted in the same atomic step, so two concurrent uses cannot both succeed.
+    async fn use_initial_access_token(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<InitialAccessToken>>;
+
+    // ---- audit --------------------------------------------------------------------------
+    /// Appends audit events (in one transaction).
+    async fn append_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// The most recent events, newest first.
+    async fn audit_events(&self, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+
+    // ---- settings -----------------------------------------------------------------------
+    /// Reads a server-wide setting.
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Stores `value` under `key` unless a value exists; returns the value now stored.
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    // ---- maintenance --------------------------------------------------------------------
+    /// Deletes expired assertion jtis, revoked jtis, opaque tokens and initial access
+    /// tokens; returns how many rows went.
+    async fn prune_expired(&self, now: UnixTime) -> StoreResult<u64>;
+}

@@ -1,0 +1,292 @@
+//! The admin subcommands. They act directly on the database (also while a server runs):
+//! results as JSON on stdout, messages on stderr, non-zero exit on failure.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use warden_core::Engine;
+use warden_core::admin::{AdminError, NewApi, NewClient};
+use warden_core::audit::AuditSink;
+use warden_core::clock::Clock;
+use warden_core::model::{Api, AuditEvent, StoredKey};
+use warden_types::jwk::JwkSet;
+use warden_types::{JwsAlgorithm, Scope, SigningAlg, TokenEndpointAuthMethod, TokenFormat};
+
+use crate::cli::{ApiCommand, AuditCommand, ClientCommand, KeysCommand, RegistrationTokenCommand};
+use crate::config::Settings;
+use crate::duration::parse_duration;
+use crate::state::open_engine;
+
+/// Audit events of admin commands are written before the command exits.
+struct DirectAudit(std::sync::Mutex<Vec<AuditEvent>>);
+
+impl AuditSink for DirectAudit {
+    fn record(&self, event: AuditEvent) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    }
+}
+
+/// A command's failure, printed on stderr.
+pub type CmdResult = Result<serde_json::Value, String>;
+
+fn admin(e: AdminError) -> String {
+    e.to_string()
+}
+
+/// Runs an admin command with an engine opened on the configured database.
+pub async fn with_engine<F, Fut>(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    create_keys: bool,
+    f: F,
+) -> CmdResult
+where
+    F: FnOnce(Arc<Engine>, i64) -> Fut,
+    Fut: std::future::Future<Output = CmdResult>,
+{
+    let audit = Arc::new(DirectAudit(std::sync::Mutex::new(Vec::new())));
+    let engine = Arc::new(open_engine(settings, &clock, audit.clone(), create_keys).await?);
+    let result = f(engine.clone(), clock.now()).await;
+    let events = std::mem::take(&mut *audit.0.lock().unwrap_or_else(|p| p.into_inner()));
+    if !events.is_empty() {
+        if let Err(e) = engine.store().append_audit_events(&events).await {
+            tracing::warn!(error = %e, "writing audit events failed");
+        }
+    }
+    result
+}
+
+fn api_json(api: &Api) -> serde_json::Value {
+    json!({
+        "identifier": api.identifier.as_str(),
+        "name": api.name,
+        "scopes": api.scopes.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        "token_format": api.token_format.as_str(),
+        "token_lifetime": api.token_lifetime,
+        "signing_alg": api.signing_alg.as_str(),
+        "created_at": api.created_at,
+    })
+}
+
+/// `warden api ...`
+pub async fn api(engine: Arc<Engine>, now: i64, cmd: ApiCommand) -> CmdResult {
+    match cmd {
+        ApiCommand::Create {
+            identifier,
+            scopes,
+            name,
+            token_format,
+            token_lifetime,
+            signing_alg,
+        } => {
+            let scopes = Scope::parse(&scopes).map_err(|e| format!("--scopes: {e}"))?;
+            let token_format: TokenFormat = token_format
+                .parse()
+                .map_err(|_| String::from("--token-format must be jwt or opaque"))?;
+            let token_lifetime =
+                parse_duration(&token_lifetime).map_err(|e| format!("--token-lifetime: {e}"))?;
+            let signing_alg: SigningAlg = signing_alg
+                .parse()
+                .map_err(|_| String::from("--signing-alg must be RS256, ES256, PS256 or EdDSA"))?;
+            let api = engine
+                .create_api(
+                    NewApi {
+                        identifier,
+                        name,
+                        scopes,
+                        token_format,
+                        token_lifetime,
+                        signing_alg,
+                    },
+                    now,
+                )
+                .await
+                .map_err(admin)?;
+            Ok(api_json(&api))
+        }
+        ApiCommand::List => {
+            let apis = engine.store().apis().await.map_err(|e| e.to_string())?;
+            Ok(json!(apis.iter().map(api_json).collect::<Vec<_>>()))
+        }
+        ApiCommand::Show { identifier } => match engine.store().api(&identifier).await {
+            Ok(Some(api)) => Ok(api_json(&api)),
+            Ok(None) => Err(format!("API {identifier} not found")),
+            Err(e) => Err(e.to_string()),
+        },
+        ApiCommand::Delete { identifier } => {
+            engine.delete_api(&identifier, now).await.map_err(admin)?;
+            Ok(json!({ "deleted": identifier }))
+        }
+    }
+}
+
+/// `warden client ...`
+pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdResult {
+    match cmd {
+        ClientCommand::Create {
+            name,
+            auth_method,
+            grant_types,
+            scope,
+            audiences,
+            redirect_uris,
+            jwks_file,
+            jwks_uri,
+            signing_alg,
+        } => {
+            let auth_method: TokenEndpointAuthMethod = auth_method.parse().map_err(|_| {
+                String::from(
+                    "--auth-method must be one of client_secret_basic, client_secret_post, \
+                     client_secret_jwt, private_key_jwt, tls_client_auth, \
+                     self_signed_tls_client_auth, none",
+                )
+            })?;
+            let scope = match scope {
+                Some(s) => Some(Scope::parse(&s).map_err(|e| format!("--scope: {e}"))?),
+                None => None,
+            };
+            let jwks: Option<JwkSet> = match jwks_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("--jwks-file {}: {e}", path.display()))?;
+                    Some(
+                        parse_jwks(&text)
+                            .map_err(|e| format!("--jwks-file {}: {e}", path.display()))?,
+                    )
+                }
+                None => None,
+            };
+            let auth_signing_alg: Option<JwsAlgorithm> = match signing_alg {
+                Some(a) => Some(
+                    a.parse()
+                        .map_err(|_| format!("--signing-alg: unsupported algorithm '{a}'"))?,
+                ),
+                None => None,
+            };
+            let info = engine
+                .create_client(
+                    NewClient {
+                        name,
+                        auth_method,
+                        grant_types,
+                        scope,
+                        audiences,
+                        redirect_uris,
+                        jwks,
+                        jwks_uri,
+                        auth_signing_alg,
+                    },
+                    now,
+                )
+                .await
+                .map_err(admin)?;
+            serde_json::to_value(info).map_err(|e| e.to_string())
+        }
+        ClientCommand::List => {
+            let clients = engine.store().clients().await.map_err(|e| e.to_string())?;
+            Ok(json!(
+                clients
+                    .iter()
+                    .map(|c| engine.client_information(c))
+                    .collect::<Vec<_>>()
+            ))
+        }
+        ClientCommand::Show { client_id } => match engine.store().client(&client_id).await {
+            Ok(Some(c)) => {
+                serde_json::to_value(engine.client_information(&c)).map_err(|e| e.to_string())
+            }
+            Ok(None) => Err(format!("client {client_id} not found")),
+            Err(e) => Err(e.to_string()),
+        },
+        ClientCommand::Delete { client_id } => {
+            engine.delete_client(&client_id, now).await.map_err(admin)?;
+            Ok(json!({ "deleted": client_id }))
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let info = engine
+                .rotate_client_secret(&client_id, now)
+                .await
+                .map_err(admin)?;
+            serde_json::to_value(info).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Accepts a JWK Set, or a single JWK for convenience.
+fn parse_jwks(text: &str) -> Result<JwkSet, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if value.get("keys").is_some() {
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    } else {
+        let key = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        Ok(JwkSet { keys: vec![key] })
+    }
+}
+
+/// `warden registration-token create` — prints the bare token.
+pub async fn registration_token(
+    engine: Arc<Engine>,
+    now: i64,
+    cmd: RegistrationTokenCommand,
+) -> Result<String, String> {
+    let RegistrationTokenCommand::Create {
+        expires_in,
+        once,
+        audiences,
+    } = cmd;
+    let expires_in = parse_duration(&expires_in).map_err(|e| format!("--expires-in: {e}"))?;
+    let allowed = (!audiences.is_empty()).then_some(audiences);
+    engine
+        .create_initial_access_token(expires_in, once, allowed, now)
+        .await
+        .map_err(admin)
+}
+
+fn key_json(key: &StoredKey) -> serde_json::Value {
+    json!({
+        "kid": key.kid.as_str(),
+        "alg": key.alg.as_str(),
+        "state": key.state.as_str(),
+        "created_at": key.created_at,
+        "activated_at": key.activated_at,
+        "retired_at": key.retired_at,
+        "remove_after": key.remove_after,
+    })
+}
+
+/// `warden keys ...`
+pub async fn keys(engine: Arc<Engine>, now: i64, cmd: KeysCommand) -> CmdResult {
+    match cmd {
+        KeysCommand::List => {}
+        KeysCommand::Rotate { alg } => {
+            let algs: Vec<SigningAlg> = match alg {
+                Some(a) => vec![
+                    a.parse()
+                        .map_err(|_| format!("--alg: unsupported algorithm '{a}'"))?,
+                ],
+                None => engine.config().signing_algs.clone(),
+            };
+            engine
+                .maintain_keys(now, &algs)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let keys = engine
+        .store()
+        .signing_keys()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(json!(keys.iter().map(key_json).collect::<Vec<_>>()))
+}
+
+/// `warden audit list`
+pub async fn audit(engine: Arc<Engine>, cmd: AuditCommand) -> CmdResult {
+    let AuditCommand::List { limit } = cmd;
+    let events = engine
+        .store()
+        .audit_events(limit)
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::to_value(events).map_err(|e| e.to_string())
+}

@@ -1,0 +1,190 @@
+//! The command line of the interface contract (DESIGN.md). Global options are accepted before
+//! or after the subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Warden: OAuth 2.0 authorization server for machine-to-machine authorization.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE (default sqlite://warden.db) or postgres://...
+    #[arg(long, global = true, env = "WARDEN_DATABASE_URL")]
+    pub database: Option<String>,
+    /// TOML configuration file; environment overrides it, flags override the environment.
+    #[arg(long, global = true, env = "WARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// File holding the base64 master key that encrypts keys at rest.
+    #[arg(long, global = true, env = "WARDEN_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the authorization server.
+    Serve(ServeArgs),
+    /// Check the configuration and report every problem.
+    CheckConfig(ServeArgs),
+    /// Manage APIs (resource servers).
+    #[command(subcommand)]
+    Api(ApiCommand),
+    /// Manage clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage RFC 7591 initial access tokens.
+    #[command(subcommand, name = "registration-token")]
+    RegistrationToken(RegistrationTokenCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Options of `serve` and `check-config`.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "WARDEN_LISTEN")]
+    pub listen: Option<String>,
+    /// Issuer URL, used exactly as given (default http://<listen>).
+    #[arg(long, env = "WARDEN_ISSUER")]
+    pub issuer: Option<String>,
+}
+
+/// `warden api ...`
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Create an API.
+    Create {
+        /// Identifier: an absolute URI, the `aud` of its tokens.
+        identifier: String,
+        /// Space-separated scopes.
+        #[arg(long, visible_alias = "scope", default_value = "")]
+        scopes: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// jwt or opaque.
+        #[arg(long, default_value = "jwt")]
+        token_format: String,
+        /// Access-token lifetime, at most 60m.
+        #[arg(long, default_value = "15m")]
+        token_lifetime: String,
+        /// RS256, ES256, PS256 or EdDSA.
+        #[arg(long, default_value = "RS256")]
+        signing_alg: String,
+    },
+    /// List APIs.
+    List,
+    /// Show one API.
+    Show {
+        /// Identifier.
+        identifier: String,
+    },
+    /// Delete an API.
+    Delete {
+        /// Identifier.
+        identifier: String,
+    },
+}
+
+/// `warden client ...`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Create a client; prints JSON with client_id and client_secret (shown once).
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt,
+        /// tls_client_auth, self_signed_tls_client_auth or none.
+        #[arg(long)]
+        auth_method: String,
+        /// Grant type (repeatable; default client_credentials).
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// Space-separated scopes.
+        #[arg(long, visible_alias = "scopes")]
+        scope: Option<String>,
+        /// API identifier the client may get tokens for (repeatable).
+        #[arg(long = "audience")]
+        audiences: Vec<String>,
+        /// Redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// File with the client's public JWK Set.
+        #[arg(long, conflicts_with = "jwks_uri")]
+        jwks_file: Option<PathBuf>,
+        /// URL of the client's public JWK Set.
+        #[arg(long)]
+        jwks_uri: Option<String>,
+        /// The only algorithm accepted for its assertions.
+        #[arg(long)]
+        signing_alg: Option<String>,
+    },
+    /// List clients.
+    List,
+    /// Show one client.
+    Show {
+        /// Client id.
+        client_id: String,
+    },
+    /// Delete a client.
+    Delete {
+        /// Client id.
+        client_id: String,
+    },
+    /// Replace a client's secret; prints the new one once.
+    RotateSecret {
+        /// Client id.
+        client_id: String,
+    },
+}
+
+/// `warden registration-token ...`
+#[derive(Debug, Subcommand)]
+pub enum RegistrationTokenCommand {
+    /// Create an initial access token; prints the bare token.
+    Create {
+        /// Lifetime.
+        #[arg(long, default_value = "1h")]
+        expires_in: String,
+        /// Single use.
+        #[arg(long)]
+        once: bool,
+        /// Limit registered clients to these APIs (repeatable).
+        #[arg(long = "audience")]
+        audiences: Vec<String>,
+    },
+}
+
+/// `warden keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys.
+    List,
+    /// Rotate now: the published next key starts signing, the active one retires.
+    Rotate {
+        /// Only this algorithm (default: all).
+        #[arg(long)]
+        alg: Option<String>,
+    },
+}
+
+/// `warden audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Most recent events, newest first.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}

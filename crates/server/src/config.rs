@@ -1,0 +1,434 @@
+//! Typed configuration: built-in defaults, overridden by the TOML file, overridden by
+//! `WARDEN_*` environment variables, overridden by flags. [`Settings::resolve`] collects every
+//! problem instead of stopping at the first, so `warden check-config` reports them all.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use warden_types::SigningAlg;
+
+use crate::cli::{Cli, ServeArgs};
+use crate::duration::parse_duration;
+
+/// The TOML file. Unknown keys are errors, so a typo is reported rather than ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    database: Option<String>,
+    listen: Option<String>,
+    issuer: Option<String>,
+    master_key_file: Option<PathBuf>,
+    log_format: Option<String>,
+    log_level: Option<String>,
+    clock_skew: Option<String>,
+    request_timeout: Option<String>,
+    request_body_limit: Option<usize>,
+    #[serde(default)]
+    keys: KeysSection,
+    #[serde(default)]
+    registration: RegistrationSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysSection {
+    rotation_interval: Option<String>,
+    algorithms: Option<Vec<String>>,
+    jwks_max_age: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistrationSection {
+    enabled: Option<bool>,
+    require_initial_access_token: Option<bool>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Where the master key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// `WARDEN_MASTER_KEY`, base64.
+    Env,
+    /// A file holding the base64 key; created (0600) if missing and `create` is set.
+    File {
+        /// Path.
+        path: PathBuf,
+        /// Whether Warden may create it (the default location, not an explicit path).
+        create: bool,
+    },
+    /// In-memory databases get an ephemeral key.
+    Ephemeral,
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Database URL.
+    pub database: String,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Issuer, exactly as configured.
+    pub issuer: String,
+    /// Master key source.
+    pub master_key: MasterKeySource,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter (tracing-subscriber EnvFilter syntax).
+    pub log_level: String,
+    /// Clock skew allowed on assertions, seconds.
+    pub clock_skew: i64,
+    /// Request timeout, seconds.
+    pub request_timeout: u64,
+    /// Largest request body, bytes.
+    pub request_body_limit: usize,
+    /// Key rotation interval, seconds.
+    pub key_rotation_interval: i64,
+    /// Algorithms with signing keys.
+    pub signing_algs: Vec<SigningAlg>,
+    /// JWKS max-age, seconds.
+    pub jwks_max_age: i64,
+    /// Whether `/register` is served.
+    pub registration_enabled: bool,
+    /// Whether `/register` needs an initial access token.
+    pub registration_requires_token: bool,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn pick(
+    flag_or_env: Option<String>,
+    env_name: Option<&str>,
+    file: Option<String>,
+) -> Option<String> {
+    flag_or_env.or_else(|| env_name.and_then(env)).or(file)
+}
+
+impl Settings {
+    /// Resolves settings from the CLI, the environment and the file. Returns every problem.
+    pub fn resolve(cli: &Cli, serve: &ServeArgs) -> Result<Settings, Vec<String>> {
+        let mut problems = Vec::new();
+        let file = match &cli.config {
+            None => FileConfig::default(),
+            Some(path) => match load_file(path) {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.push(e);
+                    FileConfig::default()
+                }
+            },
+        };
+
+        let database = pick(cli.database.clone(), None, file.database.clone())
+            .unwrap_or_else(|| String::from("sqlite://warden.db"));
+        if !(database.starts_with("sqlite:")
+            || database.starts_with("postgres://")
+            || database.starts_with("postgresql://"))
+        {
+            problems.push(format!(
+                "database: '{}' is not a sqlite: or postgres:// URL",
+                redact_url(&database)
+            ));
+        }
+
+        let listen_raw = pick(serve.listen.clone(), None, file.listen.clone())
+            .unwrap_or_else(|| String::from("127.0.0.1:8080"));
+        let listen = match listen_raw.parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                problems.push(format!(
+                    "listen: '{listen_raw}' is not an address like 127.0.0.1:8080"
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }
+        };
+
+        let issuer = pick(serve.issuer.clone(), None, file.issuer.clone())
+            .unwrap_or_else(|| format!("http://{listen_raw}"));
+        match url::Url::parse(&issuer) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                // RFC 8414 §2: "a URL that uses the "https" scheme and has no query or
+                // fragment components".
+                if u.query().is_some() || u.fragment().is_some() {
+                    problems.push(format!(
+                        "issuer: '{issuer}' must not have a query or fragment"
+                    ));
+                }
+            }
+            _ => problems.push(format!("issuer: '{issuer}' is not an http(s) URL")),
+        }
+
+        let master_key = if env("WARDEN_MASTER_KEY").is_some() {
+            MasterKeySource::Env
+        } else if let Some(path) = cli.master_key_file.clone().or(file.master_key_file.clone()) {
+            MasterKeySource::File {
+                path,
+                create: false,
+            }
+        } else {
+            default_master_key(&database)
+        };
+
+        let log_format =
+            match pick(None, Some("WARDEN_LOG_FORMAT"), file.log_format.clone()).as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(other) => {
+                    problems.push(format!("log_format: '{other}' must be text or json"));
+                    LogFormat::Text
+                }
+            };
+        let log_level = pick(None, Some("WARDEN_LOG"), file.log_level.clone())
+            .unwrap_or_else(|| String::from("info"));
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            problems.push(format!("log_level: '{log_level}' is not a valid filter"));
+        }
+
+        let mut duration = |name: &str,
+                            env_name: &str,
+                            file_value: Option<String>,
+                            default: i64| {
+            match pick(None, Some(env_name), file_value) {
+                None => default,
+                Some(raw) => match parse_duration(&raw) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        problems.push(format!("{name}: {e}"));
+                        default
+                    }
+                },
+            }
+        };
+        let clock_skew = duration(
+            "clock_skew",
+            "WARDEN_CLOCK_SKEW",
+            file.clock_skew.clone(),
+            30,
+        );
+        let request_timeout = duration(
+            "request_timeout",
+            "WARDEN_REQUEST_TIMEOUT",
+            file.request_timeout.clone(),
+            10,
+        );
+        let key_rotation_interval = duration(
+            "keys.rotation_interval",
+            "WARDEN_KEY_ROTATION_INTERVAL",
+            file.keys.rotation_interval.clone(),
+            30 * 86_400,
+        );
+        let jwks_max_age = duration(
+            "keys.jwks_max_age",
+            "WARDEN_JWKS_MAX_AGE",
+            file.keys.jwks_max_age.clone(),
+            300,
+        );
+        if clock_skew > 300 {
+            problems.push(String::from("clock_skew: at most 5m"));
+        }
+        if request_timeout == 0 {
+            problems.push(String::from("request_timeout: must be positive"));
+        }
+        if key_rotation_interval < 3600 {
+            problems.push(String::from("keys.rotation_interval: at least 1h"));
+        }
+        if jwks_max_age > 86_400 {
+            problems.push(String::from("keys.jwks_max_age: at most 1d"));
+        }
+        if key_rotation_interval < 2 * jwks_max_age {
+            problems.push(String::from(
+                "keys.rotation_interval must be at least twice keys.jwks_max_age, so a new key is cached everywhere before it signs",
+            ));
+        }
+
+        let request_body_limit = match env("WARDEN_REQUEST_BODY_LIMIT") {
+            Some(raw) => raw.parse().unwrap_or_else(|_| {
+                problems.push(format!(
+                    "WARDEN_REQUEST_BODY_LIMIT: '{raw}' is not a number of bytes"
+                ));
+                65_536
+            }),
+            None => file.request_body_limit.unwrap_or(65_536),
+        };
+        if !(1024..=10 * 1024 * 1024).contains(&request_body_limit) {
+            problems.push(String::from(
+                "request_body_limit: between 1024 and 10485760 bytes",
+            ));
+        }
+
+        let algs_raw: Option<Vec<String>> = env("WARDEN_SIGNING_ALGS")
+            .map(|v| {
+                v.split([',', ' '])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .or(file.keys.algorithms.clone());
+        let signing_algs = match algs_raw {
+            None => SigningAlg::ALL.to_vec(),
+            Some(list) => {
+                let mut out = Vec::new();
+                for raw in list {
+                    match raw.parse::<SigningAlg>() {
+                        Ok(a) if !out.contains(&a) => out.push(a),
+                        Ok(_) => {}
+                        Err(_) => problems.push(format!(
+                            "keys.algorithms: '{raw}' is not one of RS256, PS256, ES256, EdDSA"
+                        )),
+                    }
+                }
+                if out.is_empty() {
+                    problems.push(String::from("keys.algorithms: at least one algorithm"));
+                }
+                out
+            }
+        };
+
+        let bool_setting = |name: &str,
+                            env_name: &str,
+                            file_value: Option<bool>,
+                            default: bool,
+                            problems: &mut Vec<String>| {
+            match env(env_name) {
+                Some(v) => match v.as_str() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => {
+                        problems.push(format!("{name}: '{v}' is not true or false"));
+                        default
+                    }
+                },
+                None => file_value.unwrap_or(default),
+            }
+        };
+        let registration_enabled = bool_setting(
+            "registration.enabled",
+            "WARDEN_REGISTRATION_ENABLED",
+            file.registration.enabled,
+            true,
+            &mut problems,
+        );
+        let registration_requires_token = bool_setting(
+            "registration.require_initial_access_token",
+            "WARDEN_REGISTRATION_REQUIRE_TOKEN",
+            file.registration.require_initial_access_token,
+            true,
+            &mut problems,
+        );
+
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Settings {
+            database,
+            listen,
+            issuer,
+            master_key,
+            log_format,
+            log_level,
+            clock_skew,
+            request_timeout: request_timeout as u64,
+            request_body_limit,
+            key_rotation_interval,
+            signing_algs,
+            jwks_max_age,
+            registration_enabled,
+            registration_requires_token,
+        })
+    }
+
+    /// The engine's settings.
+    pub fn engine_config(&self) -> warden_core::config::EngineConfig {
+        let mut cfg = warden_core::config::EngineConfig::for_issuer(&self.issuer);
+        cfg.clock_skew = self.clock_skew;
+        cfg.key_rotation_interval = self.key_rotation_interval;
+        cfg.jwks_max_age = self.jwks_max_age;
+        cfg.key_publish_lead = 2 * self.jwks_max_age;
+        cfg.signing_algs = self.signing_algs.clone();
+        cfg.registration_enabled = self.registration_enabled;
+        cfg.registration_requires_token = self.registration_requires_token;
+        cfg
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+}
+
+/// Default master-key location: beside the SQLite file, or `warden-master.key` in the working
+/// directory for PostgreSQL (set WARDEN_MASTER_KEY in production).
+fn default_master_key(database: &str) -> MasterKeySource {
+    if database.contains(":memory:") || database.contains("mode=memory") {
+        return MasterKeySource::Ephemeral;
+    }
+    if let Some(path) = sqlite_path(database) {
+        let mut key = path.into_os_string();
+        key.push(".key");
+        return MasterKeySource::File {
+            path: PathBuf::from(key),
+            create: true,
+        };
+    }
+    MasterKeySource::File {
+        path: PathBuf::from("warden-master.key"),
+        create: true,
+    }
+}
+
+/// The file path of a sqlite: URL.
+pub fn sqlite_path(database: &str) -> Option<PathBuf> {
+    let rest = database.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty()).then(|| PathBuf::from(path))
+}
+
+/// A database URL with any password removed, for messages.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite://warden.db"),
+            Some(PathBuf::from("warden.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(sqlite_path("postgres://h/db"), None);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:****@h/db"
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! The `warden` binary: parse the command line, resolve settings, run the command.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use warden_core::clock::{Clock, SystemClock};
+use warden_server::admin_cmd;
+use warden_server::cli::{Cli, Command, ServeArgs};
+use warden_server::config::{LogFormat, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serve_args = match &cli.command {
+        Command::Serve(a) | Command::CheckConfig(a) => ServeArgs {
+            listen: a.listen.clone(),
+            issuer: a.issuer.clone(),
+        },
+        _ => ServeArgs::default(),
+    };
+    let settings = match Settings::resolve(&cli, &serve_args) {
+        Ok(s) => s,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("error: {p}");
+            }
+            eprintln!("{} configuration problem(s)", problems.len());
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli.command, settings))
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn print_json(value: &serde_json::Value) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: {e}"),
+    }
+}
+
+fn finish(result: Result<serde_json::Value, String>) -> ExitCode {
+    match result {
+        Ok(value) => {
+            print_json(&value);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> ExitCode {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match command {
+        Command::Serve(_) => serve(settings, clock).await,
+        Command::CheckConfig(_) => {
+            let summary = serde_json::json!({
+                "ok": true,
+                "database": warden_server::config::redact_url(&settings.database),
+                "listen": settings.listen.to_string(),
+                "issuer": settings.issuer,
+                "signing_algs": settings.signing_algs.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            });
+            finish(
+                admin_cmd::with_engine(&settings, clock, false, |_, _| async move { Ok(summary) })
+                    .await,
+            )
+        }
+        Command::Api(cmd) => finish(
+            admin_cmd::with_engine(&settings, clock, false, |e, now| {
+                admin_cmd::api(e, now, cmd)
+            })
+            .await,
+        ),
+        Command::Client(cmd) => finish(
+            admin_cmd::with_engine(&settings, clock, false, |e, now| {
+                admin_cmd::client(e, now, cmd)
+            })
+            .await,
+        ),
+        Command::Keys(cmd) => finish(
+            admin_cmd::with_engine(&settings, clock, true, |e, now| {
+                admin_cmd::keys(e, now, cmd)
+            })
+            .await,
+        ),
+        Command::Audit(cmd) => finish(
+            admin_cmd::with_engine(&settings, clock, false, |e, _| admin_cmd::audit(e, cmd)).await,
+        ),
+        Command::RegistrationToken(cmd) => {
+            // The contract: stdout carries the bare token, not JSON.
+            let result = admin_cmd::with_engine(&settings, clock, false, |e, now| async move {
+                admin_cmd::registration_token(e, now, cmd)
+                    .await
+                    .map(serde_json::Value::String)
+            })
+            .await;
+            match result {
+                Ok(serde_json::Value::String(token)) => {
+                    println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Ok(_) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn serve(settings: Settings, clock: Arc<dyn Clock>) -> ExitCode {
+    let listen = settings.listen;
+    let issuer = settings.issuer.clone();
+    let database = warden_server::config::redact_url(&settings.database);
+    let (state, audit) = match warden_server::state::build(settings, clock).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(%listen, %issuer, %database, "warden is serving");
+    match warden_server::serve::run(
+        listener,
+        state,
+        audit,
+        warden_server::serve::shutdown_signal(),
+    )
+    .await
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

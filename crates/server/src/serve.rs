@@ -1,0 +1,140 @@
+//! Running the server: `run(listener, state, shutdown)` serves HTTP and the background tasks
+//! (registry refresh, key maintenance, pruning, audit writing) until `shutdown` resolves, then
+//! drains in-flight requests and flushes the audit trail.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::audit_writer::AuditWriter;
+use crate::routes::router;
+use crate::state::AppState;
+
+/// How often each instance checks the database for registry and key changes.
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// How often key rotation is considered.
+const KEYS_EVERY: Duration = Duration::from_secs(60);
+/// How often expired rows are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Serves until `shutdown` resolves.
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    audit: AuditWriter,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let store = state.engine.store().clone();
+    let audit_task = tokio::spawn(audit.run(store, stop_rx.clone()));
+    let background = spawn_background(state.clone(), stop_rx.clone());
+
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut stop_for_server = stop_rx.clone();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        tokio::select! {
+            () = shutdown => {}
+            _ = stop_for_server.changed() => {}
+        }
+        tracing::info!("shutting down: draining in-flight requests");
+    });
+    let result = serve.await;
+    let _ = stop_tx.send(true);
+    for task in background {
+        let _ = task.await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), audit_task).await;
+    result
+}
+
+fn spawn_background(
+    state: Arc<AppState>,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    {
+        let state = state.clone();
+        tasks.push(every(REFRESH_EVERY, stop.clone(), move || {
+            let state = state.clone();
+            async move {
+                if let Err(e) = state.engine.refresh().await {
+                    tracing::warn!(error = %e, "registry refresh failed");
+                }
+            }
+        }));
+    }
+    {
+        let state = state.clone();
+        tasks.push(every(KEYS_EVERY, stop.clone(), move || {
+            let state = state.clone();
+            async move {
+                match state.engine.maintain_keys(state.clock.now(), &[]).await {
+                    Ok(actions) if !actions.is_empty() => {
+                        tracing::info!(?actions, "signing keys maintained");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "key maintenance failed"),
+                }
+            }
+        }));
+    }
+    tasks.push(every(PRUNE_EVERY, stop, move || {
+        let state = state.clone();
+        async move {
+            match state.engine.prune(state.clock.now()).await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "pruned expired rows"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning failed"),
+            }
+        }
+    }));
+    tasks
+}
+
+fn every<F, Fut>(
+    period: Duration,
+    mut stop: watch::Receiver<bool>,
+    mut job: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => job().await,
+                _ = stop.changed() => break,
+            }
+        }
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,211 @@
+//! Response and metadata documents: RFC 6749 §5.1 token response, RFC 7662 introspection
+//! response, RFC 8414 server metadata, RFC 7591 client metadata.
+
+use serde::{Deserialize, Serialize};
+
+use crate::jwk::JwkSet;
+use crate::{GrantType, Scope, TokenEndpointAuthMethod};
+
+/// RFC 6749 §5.1 successful token response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: String,
+    /// Always `Bearer` for now (RFC 6750).
+    pub token_type: String,
+    /// Lifetime in seconds.
+    pub expires_in: i64,
+    /// The granted scope (always sent, so clients need not compare with what they asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// RFC 8693 §2.2.1: the type of the issued token, for token exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
+}
+
+/// RFC 7662 §2.2 introspection response.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IntrospectionResponse {
+    /// Whether the token is currently active.
+    pub active: bool,
+    /// Granted scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The client the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// `Bearer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// Expiry, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not-before time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Token identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// Human-readable user name, when a user is the subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Other claims of the token that introspection reveals (`act`, `cnf`).
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl IntrospectionResponse {
+    /// The only answer for a token that is not active: RFC 7662 §2.2 says nothing else
+    /// should be revealed.
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+}
+
+/// RFC 8414 authorization server metadata (also served as OpenID Provider metadata).
+/// Only what Warden implements is advertised.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ServerMetadata {
+    /// Issuer identifier.
+    pub issuer: String,
+    /// Token endpoint.
+    pub token_endpoint: String,
+    /// JWK Set document.
+    pub jwks_uri: String,
+    /// RFC 7591 registration endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
+    /// RFC 7662 introspection endpoint.
+    pub introspection_endpoint: String,
+    /// RFC 7009 revocation endpoint.
+    pub revocation_endpoint: String,
+    /// Scopes defined by the registered APIs.
+    pub scopes_supported: Vec<String>,
+    /// Response types (none until the authorization endpoint ships).
+    pub response_types_supported: Vec<String>,
+    /// Grant types the token endpoint accepts.
+    pub grant_types_supported: Vec<String>,
+    /// Client authentication methods at the token endpoint.
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// Assertion algorithms at the token endpoint.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// Client authentication methods at the introspection endpoint.
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// Assertion algorithms at the introspection endpoint.
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// Client authentication methods at the revocation endpoint.
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// Assertion algorithms at the revocation endpoint.
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// OIDC Discovery: subject identifier types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_types_supported: Option<Vec<String>>,
+    /// Algorithms Warden signs access tokens with.
+    pub access_token_signing_alg_values_supported: Vec<String>,
+    /// Where to read more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_documentation: Option<String>,
+}
+
+/// RFC 7591 §2 client metadata, as submitted to `/register` and returned from it.
+/// Unknown members are ignored, as RFC 7591 §2 requires.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ClientMetadata {
+    /// Redirect URIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    /// Authentication method at the token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
+    /// Grant types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<String>>,
+    /// Response types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_types: Option<Vec<String>>,
+    /// Human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Home page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// Logo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// Scopes the client may request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Contacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Vec<String>>,
+    /// Terms of service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    /// Privacy policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// Public keys by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Public keys by value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<JwkSet>,
+    /// Software identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    /// Software version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
+    /// Assertion algorithm the client will use (OIDC Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg: Option<String>,
+}
+
+/// Registered client record returned by the CLI and by `/register` (RFC 7591 §3.2.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientInformation {
+    /// Client identifier.
+    pub client_id: String,
+    /// The secret, shown once at creation or rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Issue time of the client id.
+    pub client_id_issued_at: i64,
+    /// Secret expiry; 0 means never (RFC 7591 §3.2.1). Present when a secret is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+    /// RFC 7592 management token, shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_access_token: Option<String>,
+    /// RFC 7592 management URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_client_uri: Option<String>,
+    /// Registered metadata.
+    #[serde(flatten)]
+    pub metadata: ClientMetadata,
+    /// Warden extension: scopes this client may obtain, per API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// Convenience: parse a grant type list.
+pub fn parse_grant_types(values: &[String]) -> Vec<GrantType> {
+    values.iter().map(|v| GrantType::parse(v)).collect()
+}
+
+/// Convenience: the wire names of a method list.
+pub fn method_names(methods: &[TokenEndpointAuthMethod]) -> Vec<String> {
+    methods.iter().map(|m| m.as_str().to_owned()).collect()
+}

@@ -218,9 +218,14 @@ smoke() {
 scenario() {
     local target=$1 url=$2 name=$3 label=$4
     shift 4
+    # Only the scenario (and a fixed rate) is logged.
+    local note="" prev="" arg line
+    for arg in "$@"; do
+        [ "$prev" = --rate ] && note=" at $arg/s"
+        prev=$arg
+    done
     sleep "$SETTLE_SECONDS"
-    log "$target: $name $label $*"
-    local line
+    log "$target: $name $label$note"
     if line=$(pinned_run "$CLIENT_CPU" "$BENCH_BIN" run "$name" --url "$url" --target "$target" --label "$label" \
         --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" "$@"); then
         echo "$line" >>"$RESULTS"
@@ -246,9 +251,9 @@ warden_cli() {
 # Sets WARDEN_BASIC_ID, WARDEN_BASIC_SECRET, WARDEN_PKJWT_ID.
 setup_warden() {
     mkdir -p "$WORK/warden"
-    warden_cli api create "$API_ES256" --scopes "read write" --signing-alg ES256 >&2 || return 1
-    warden_cli api create "$API_RS256" --scopes "read write" --signing-alg RS256 >&2 || return 1
-    warden_cli api create "$API_OPAQUE" --scopes "read write" --token-format opaque >&2 || return 1
+    warden_cli api create "$API_ES256" --scopes "read write" --signing-alg ES256 >>"$WORK/warden-setup.log" || return 1
+    warden_cli api create "$API_RS256" --scopes "read write" --signing-alg RS256 >>"$WORK/warden-setup.log" || return 1
+    warden_cli api create "$API_OPAQUE" --scopes "read write" --token-format opaque >>"$WORK/warden-setup.log" || return 1
     local basic pkjwt
     basic=$(warden_cli client create --name bench --auth-method client_secret_basic \
         --grant-type client_credentials --scope "read write" \
@@ -288,7 +293,9 @@ bench_warden() {
     start_warden "$port" || return 1
     smoke warden "$url" /token /introspect "$WARDEN_BASIC_ID" "$WARDEN_BASIC_SECRET" "$WARDEN_PKJWT_ID" ||
         log "warning: warden's smoke check failed; measuring anyway"
-    local basic=(--client-id "$WARDEN_BASIC_ID" --client-secret "$WARDEN_BASIC_SECRET")
+    # The secret reaches warden-bench through its environment, not its command line.
+    export BENCH_CLIENT_SECRET=$WARDEN_BASIC_SECRET
+    local basic=(--client-id "$WARDEN_BASIC_ID")
     scenario warden "$url" cc-basic ES256 "${basic[@]}" --resource "$API_ES256"
     scenario warden "$url" cc-basic RS256 "${basic[@]}" --resource "$API_RS256"
     scenario warden "$url" cc-pkjwt ES256 --client-id "$WARDEN_PKJWT_ID" --key-file "$WORK/client-key.json" \
@@ -329,7 +336,8 @@ bench_peer() {
         stop_server
         return 1
     }
-    local basic=(--client-id "$PEER_BASIC_ID" --client-secret "$secret")
+    export BENCH_CLIENT_SECRET=$secret
+    local basic=(--client-id "$PEER_BASIC_ID")
     scenario oidc-provider "$url" cc-basic ES256 "${basic[@]}" --resource "$API_ES256"
     scenario oidc-provider "$url" cc-basic RS256 "${basic[@]}" --resource "$API_RS256"
     scenario oidc-provider "$url" cc-pkjwt ES256 --client-id "$PEER_PKJWT_ID" --key-file "$WORK/client-key.json" \

@@ -145,8 +145,8 @@ pub(crate) struct RunArgs {
     /// Client identifier (cc-basic, cc-pkjwt, and the client whose tokens are introspected).
     #[arg(long)]
     pub(crate) client_id: String,
-    /// Client secret (cc-basic and introspect).
-    #[arg(long)]
+    /// Client secret (cc-basic and introspect); the environment keeps it off the command line.
+    #[arg(long, env = "BENCH_CLIENT_SECRET", hide_env_values = true)]
     pub(crate) client_secret: Option<String>,
     /// Private JWK of the `private_key_jwt` client (cc-pkjwt), written by `keygen`.
     #[arg(long)]
@@ -170,7 +170,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) introspect_client_id: Option<String>,
     /// Secret of the introspecting client (default: --client-secret).
-    #[arg(long)]
+    #[arg(long, env = "BENCH_INTROSPECT_CLIENT_SECRET", hide_env_values = true)]
     pub(crate) introspect_client_secret: Option<String>,
     /// How many opaque tokens the introspect scenario obtains and cycles through.
     #[arg(long, default_value_t = 1000)]

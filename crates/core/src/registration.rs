@@ -17,7 +17,7 @@ use crate::error::OAuthError;
 use crate::grants::SUPPORTED_GRANTS;
 use crate::model::{AuditEvent, Client, StoredSecret};
 use crate::secrets::{
-    CLIENT_SECRET_PREFIX, INITIAL_ACCESS_TOKEN_PREFIX, REGISTRATION_TOKEN_PREFIX, generate_token,
+    INITIAL_ACCESS_TOKEN_PREFIX, REGISTRATION_TOKEN_PREFIX, generate_client_secret, generate_token,
     random_id, token_hash, well_formed,
 };
 
@@ -315,7 +315,7 @@ impl Engine {
         if !method.uses_secret() {
             return Ok((None, None));
         }
-        let secret = generate_token(CLIENT_SECRET_PREFIX);
+        let secret = generate_client_secret();
         let sealed = if method == TokenEndpointAuthMethod::ClientSecretJwt {
             Some(self.seal_client_secret(client_id, secret.expose())?)
         } else {

@@ -57,6 +57,14 @@ pub fn well_formed(token: &str, prefix: &str) -> bool {
     constant_time_eq(checksum(head).as_bytes(), sum.as_bytes())
 }
 
+/// A fresh client secret: prefix + 384 random bits (64 base64url characters). At 71 bytes it
+/// is long enough to be an HMAC key for every `client_secret_jwt` algorithm (RFC 7518 §3.2:
+/// a key at least as long as the hash output, 64 bytes for HS512).
+pub fn generate_client_secret() -> SecretString {
+    let body = base64url_encode(&random_bytes::<48>());
+    SecretString::new(format!("{CLIENT_SECRET_PREFIX}{body}"))
+}
+
 /// SHA-256 of a token, base64url: the database key of tokens Warden stores.
 pub fn token_hash(token: &str) -> String {
     base64url_encode(&sha256(token.as_bytes()))
@@ -105,6 +113,13 @@ mod tests {
         broken.push(if last == 'A' { 'B' } else { 'A' });
         assert!(!well_formed(&broken, ACCESS_TOKEN_PREFIX));
         assert!(!well_formed("wdn_at_short", ACCESS_TOKEN_PREFIX));
+    }
+
+    #[test]
+    fn client_secrets_fit_hs512() {
+        let s = generate_client_secret();
+        assert!(s.len() >= 64);
+        assert!(s.expose().starts_with(CLIENT_SECRET_PREFIX));
     }
 
     #[test]

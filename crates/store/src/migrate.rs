@@ -14,7 +14,7 @@
 //! `applied_at` is taken from the database clock: the migration runner has no `now` to be
 //! given, and the wall clock is read only by the server's clock module.
 
-use sqlx::{PgPool, Row, SqlitePool};
+use sqlx::{Executor, PgPool, Row, SqlitePool};
 use warden_core::store::StoreResult;
 
 use crate::codec::db_error;
@@ -199,17 +199,13 @@ const POSTGRES_MIGRATION_LOCK: i64 = 0x5741_5244_454E_4D47;
 pub async fn run_sqlite(pool: &SqlitePool) -> StoreResult<usize> {
     // The write lock is taken before looking, so two processes cannot both decide to apply
     // the same version; the second waits (busy_timeout) and then finds nothing to do.
-    let mut tx = pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(db_error)?;
-    sqlx::raw_sql(
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    tx.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY,
             applied_at INTEGER NOT NULL
         )",
     )
-    .execute(&mut *tx)
     .await
     .map_err(db_error)?;
     let applied = applied_versions(
@@ -221,10 +217,7 @@ pub async fn run_sqlite(pool: &SqlitePool) -> StoreResult<usize> {
     let mut count = 0;
     for migration in pending(SQLITE, &applied) {
         for statement in migration.statements {
-            sqlx::raw_sql(statement)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            tx.execute(*statement).await.map_err(db_error)?;
         }
         sqlx::query(
             "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, unixepoch('now'))",
@@ -255,13 +248,12 @@ pub async fn run_postgres(pool: &PgPool) -> StoreResult<usize> {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-    sqlx::raw_sql(
+    tx.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version BIGINT PRIMARY KEY,
             applied_at BIGINT NOT NULL
         )",
     )
-    .execute(&mut *tx)
     .await
     .map_err(db_error)?;
     let applied = applied_versions(
@@ -273,10 +265,7 @@ pub async fn run_postgres(pool: &PgPool) -> StoreResult<usize> {
     let mut count = 0;
     for migration in pending(POSTGRES, &applied) {
         for statement in migration.statements {
-            sqlx::raw_sql(statement)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            tx.execute(*statement).await.map_err(db_error)?;
         }
         sqlx::query(
             "INSERT INTO schema_migrations (version, applied_at)

@@ -18,7 +18,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection, Postgres, Transaction};
+use sqlx::{Connection, Executor, PgConnection, Postgres, Transaction};
 use warden_core::model::{
     Api, AuditEvent, Client, InitialAccessToken, KeyState, OpaqueTokenRecord, StoredKey,
 };
@@ -85,7 +85,6 @@ fn pool_options() -> PgPoolOptions {
 
 /// Creates the database `options` names, from the server's `postgres` maintenance database.
 /// Losing a race with another process creating it is success.
-pub(crate) fn probe_create(o: &PgConnectOptions) -> impl std::future::Future<Output = StoreResult<()>> + '_ { create_database(o) }
 async fn create_database(options: &PgConnectOptions) -> StoreResult<()> {
     let name = options
         .get_database()
@@ -96,7 +95,7 @@ async fn create_database(options: &PgConnectOptions) -> StoreResult<()> {
         .map_err(db_error)?;
     // CREATE DATABASE takes no bind parameters; the name is quoted as an identifier.
     let statement = format!("CREATE DATABASE {}", quote_identifier(&name));
-    let created = sqlx::raw_sql(&statement).execute(&mut conn).await;
+    let created = conn.execute(statement.as_str()).await;
     // Best effort: the connection is dropped either way.
     let _ = conn.close().await;
     match created {
@@ -137,7 +136,9 @@ async fn bump_registry_version(conn: &mut PgConnection) -> StoreResult<()> {
     .map_err(db_error)?;
     match bumped {
         Some(_) => Ok(()),
-        None => Err(StoreError::Corrupt("registry_version row missing".to_owned())),
+        None => Err(StoreError::Corrupt(
+            "registry_version row missing".to_owned(),
+        )),
     }
 }
 
@@ -427,13 +428,14 @@ impl Store for PostgresStore {
 
     async fn remove_expired_signing_keys(&self, now: UnixTime) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
-        let removed = sqlx::query("DELETE FROM signing_keys WHERE state = $1 AND remove_after < $2")
-            .bind(KeyState::Retired.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
+        let removed =
+            sqlx::query("DELETE FROM signing_keys WHERE state = $1 AND remove_after < $2")
+                .bind(KeyState::Retired.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
         if removed == 0 {
             tx.rollback().await.map_err(db_error)?;
             return Ok(0);

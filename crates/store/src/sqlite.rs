@@ -172,7 +172,9 @@ async fn bump_registry_version(conn: &mut SqliteConnection) -> StoreResult<()> {
     if updated == 1 {
         Ok(())
     } else {
-        Err(StoreError::Corrupt("registry_version row missing".to_owned()))
+        Err(StoreError::Corrupt(
+            "registry_version row missing".to_owned(),
+        ))
     }
 }
 
@@ -462,13 +464,14 @@ impl Store for SqliteStore {
 
     async fn remove_expired_signing_keys(&self, now: UnixTime) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
-        let removed = sqlx::query("DELETE FROM signing_keys WHERE state = $1 AND remove_after < $2")
-            .bind(KeyState::Retired.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
+        let removed =
+            sqlx::query("DELETE FROM signing_keys WHERE state = $1 AND remove_after < $2")
+                .bind(KeyState::Retired.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
         if removed == 0 {
             tx.rollback().await.map_err(db_error)?;
             return Ok(0);
@@ -735,7 +738,10 @@ mod tests {
     #[test]
     fn url_locations() {
         assert_eq!(strip_scheme("sqlite://warden.db"), Some("warden.db"));
-        assert_eq!(strip_scheme("sqlite:///abs/warden.db"), Some("/abs/warden.db"));
+        assert_eq!(
+            strip_scheme("sqlite:///abs/warden.db"),
+            Some("/abs/warden.db")
+        );
         assert_eq!(strip_scheme("SQLite:warden.db"), Some("warden.db"));
         assert_eq!(strip_scheme("sqlite::memory:"), Some(":memory:"));
         assert_eq!(strip_scheme("postgres://x"), None);

@@ -43,10 +43,16 @@ fn known_migrations(backend: Backend) -> Vec<i64> {
     list.iter().map(|m| m.version).collect()
 }
 
-pub async fn reconnect_keeps_data_and_migrations_are_idempotent(db: Db) {
+pub(crate) async fn reconnect_keeps_data_and_migrations_are_idempotent(db: Db) {
     let first = db.open().await;
-    first.insert_api(&fixtures::api("https://api.example.com/payments")).await.unwrap();
-    first.init_setting("issuer", "https://a.example").await.unwrap();
+    first
+        .insert_api(&fixtures::api("https://api.example.com/payments"))
+        .await
+        .unwrap();
+    first
+        .init_setting("issuer", "https://a.example")
+        .await
+        .unwrap();
     let version = first.registry_version().await.unwrap();
     drop(first);
 
@@ -64,7 +70,7 @@ pub async fn reconnect_keeps_data_and_migrations_are_idempotent(db: Db) {
 
 /// Several processes starting on a database that does not exist yet: each creates or finds
 /// it, exactly one applies each migration, and all of them work afterwards.
-pub async fn concurrent_first_connects_migrate_once(db: Db) {
+pub(crate) async fn concurrent_first_connects_migrate_once(db: Db) {
     let tasks: Vec<_> = (0..4)
         .map(|_| {
             let db = db.clone();
@@ -86,7 +92,7 @@ pub async fn concurrent_first_connects_migrate_once(db: Db) {
     assert_eq!(recorded_migrations(&db).await, known_migrations(db.backend));
 }
 
-pub async fn connect_creates_missing_database(db: Db) {
+pub(crate) async fn connect_creates_missing_database(db: Db) {
     match db.backend {
         Backend::Sqlite => {
             let path = db.path.clone().unwrap();
@@ -107,20 +113,39 @@ pub async fn connect_creates_missing_database(db: Db) {
 
 /// `sqlite::memory:` works (reads and writes share one connection) and is private to the
 /// store that opened it.
-pub async fn in_memory_sqlite() {
+pub(crate) async fn in_memory_sqlite() {
     let store = warden_store::connect("sqlite::memory:").await.unwrap();
-    store.insert_api(&fixtures::api("https://api.example.com/payments")).await.unwrap();
+    store
+        .insert_api(&fixtures::api("https://api.example.com/payments"))
+        .await
+        .unwrap();
     assert_eq!(store.apis().await.unwrap().len(), 1);
-    assert!(store.record_assertion_jti("svc-a", "j", NOW + 60, NOW).await.unwrap());
-    assert!(!store.record_assertion_jti("svc-a", "j", NOW + 60, NOW).await.unwrap());
-    assert!(store.use_initial_access_token("x", NOW).await.unwrap().is_none());
+    assert!(
+        store
+            .record_assertion_jti("svc-a", "j", NOW + 60, NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_assertion_jti("svc-a", "j", NOW + 60, NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .use_initial_access_token("x", NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let other = warden_store::connect("sqlite::memory:").await.unwrap();
     assert!(other.apis().await.unwrap().is_empty());
 }
 
 /// The file is left in WAL mode, which is what lets readers run beside the writer.
-pub async fn sqlite_uses_wal(db: Db) {
+pub(crate) async fn sqlite_uses_wal(db: Db) {
     let store = db.open().await;
     store.ping().await.unwrap();
     let options = SqliteConnectOptions::new().filename(db.path.as_ref().unwrap());

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use warden_core::model::{
-    Api, ApiScope, AuditEvent, Client, InitialAccessToken, KeyState, OpaqueTokenRecord,
-    StoredKey, StoredSecret,
+    Api, ApiScope, AuditEvent, Client, InitialAccessToken, KeyState, OpaqueTokenRecord, StoredKey,
+    StoredSecret,
 };
 use warden_types::jwk::{Jwk, JwkSet};
 use warden_types::metadata::ClientMetadata;
@@ -15,9 +15,9 @@ use warden_types::{
 };
 
 /// The suite's "now".
-pub const NOW: UnixTime = 1_700_000_000;
+pub(crate) const NOW: UnixTime = 1_700_000_000;
 
-pub fn api(identifier: &str) -> Api {
+pub(crate) fn api(identifier: &str) -> Api {
     Api {
         identifier: ApiIdentifier::new(identifier),
         name: format!("API {identifier}"),
@@ -39,7 +39,7 @@ pub fn api(identifier: &str) -> Api {
     }
 }
 
-pub fn jwk(kid: &str) -> Jwk {
+pub(crate) fn jwk(kid: &str) -> Jwk {
     serde_json::from_value(json!({
         "kty": "EC",
         "kid": kid,
@@ -52,7 +52,7 @@ pub fn jwk(kid: &str) -> Jwk {
     .expect("valid JWK")
 }
 
-pub fn client(client_id: &str) -> Client {
+pub(crate) fn client(client_id: &str) -> Client {
     let mut grants = BTreeMap::new();
     grants.insert(
         ApiIdentifier::new("https://api.example.com/payments"),
@@ -92,7 +92,7 @@ pub fn client(client_id: &str) -> Client {
     }
 }
 
-pub fn key(kid: &str, state: KeyState, created_at: UnixTime) -> StoredKey {
+pub(crate) fn key(kid: &str, state: KeyState, created_at: UnixTime) -> StoredKey {
     StoredKey {
         kid: Kid::new(kid),
         alg: SigningAlg::ES256,
@@ -106,7 +106,7 @@ pub fn key(kid: &str, state: KeyState, created_at: UnixTime) -> StoredKey {
     }
 }
 
-pub fn opaque_token(token_hash: &str, exp: UnixTime) -> OpaqueTokenRecord {
+pub(crate) fn opaque_token(token_hash: &str, exp: UnixTime) -> OpaqueTokenRecord {
     OpaqueTokenRecord {
         token_hash: token_hash.to_owned(),
         jti: format!("jti-{token_hash}"),
@@ -121,7 +121,11 @@ pub fn opaque_token(token_hash: &str, exp: UnixTime) -> OpaqueTokenRecord {
     }
 }
 
-pub fn initial_access_token(token_hash: &str, once: bool, expires_at: UnixTime) -> InitialAccessToken {
+pub(crate) fn initial_access_token(
+    token_hash: &str,
+    once: bool,
+    expires_at: UnixTime,
+) -> InitialAccessToken {
     InitialAccessToken {
         token_hash: token_hash.to_owned(),
         expires_at,
@@ -131,7 +135,7 @@ pub fn initial_access_token(token_hash: &str, once: bool, expires_at: UnixTime) 
     }
 }
 
-pub fn audit_event(at: UnixTime, kind: &str) -> AuditEvent {
+pub(crate) fn audit_event(at: UnixTime, kind: &str) -> AuditEvent {
     AuditEvent {
         at,
         kind: kind.to_owned(),

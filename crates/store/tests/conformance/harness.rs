@@ -12,29 +12,29 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use warden_core::store::Store;
 
 /// Environment variable naming a PostgreSQL server (any database on it) for the suite.
-pub const POSTGRES_URL_VAR: &str = "WARDEN_TEST_POSTGRES_URL";
+pub(crate) const POSTGRES_URL_VAR: &str = "WARDEN_TEST_POSTGRES_URL";
 
 /// Which backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
 
 /// A test's database: it does not exist until the first `connect`.
 #[derive(Debug, Clone)]
-pub struct Db {
-    pub backend: Backend,
-    pub url: String,
+pub(crate) struct Db {
+    pub(crate) backend: Backend,
+    pub(crate) url: String,
     /// SQLite: the database file.
-    pub path: Option<std::path::PathBuf>,
+    pub(crate) path: Option<std::path::PathBuf>,
     /// PostgreSQL: the server URL from the environment and this test's database name.
-    pub postgres: Option<(String, String)>,
+    pub(crate) postgres: Option<(String, String)>,
 }
 
 impl Db {
     /// A new store on this database (another "process", as far as the database can tell).
-    pub async fn open(&self) -> Arc<dyn Store> {
+    pub(crate) async fn open(&self) -> Arc<dyn Store> {
         warden_store::connect(&self.url)
             .await
             .unwrap_or_else(|e| panic!("connect to the {:?} test database: {e}", self.backend))
@@ -43,7 +43,7 @@ impl Db {
 
 /// Runs `case` on a fresh database of `backend` and removes the database afterwards, even when
 /// the case panics. PostgreSQL tests pass without running when no server is configured.
-pub async fn with_db<F, Fut>(backend: Backend, case: F)
+pub(crate) async fn with_db<F, Fut>(backend: Backend, case: F)
 where
     F: FnOnce(Db) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -103,14 +103,14 @@ fn unique_database_name() -> String {
 }
 
 /// `server` with its path replaced by `/name`.
-pub fn url_with_database(server: &str, name: &str) -> String {
+pub(crate) fn url_with_database(server: &str, name: &str) -> String {
     let mut url = url::Url::parse(server).expect("WARDEN_TEST_POSTGRES_URL is a URL");
     url.set_path(&format!("/{name}"));
     url.to_string()
 }
 
 /// A connection to the database the environment URL names (not the test's database).
-pub async fn admin_connection(server: &str) -> PgConnection {
+pub(crate) async fn admin_connection(server: &str) -> PgConnection {
     let options = PgConnectOptions::from_str(server).expect("WARDEN_TEST_POSTGRES_URL parses");
     PgConnection::connect_with(&options)
         .await
@@ -118,7 +118,7 @@ pub async fn admin_connection(server: &str) -> PgConnection {
 }
 
 /// Whether a database exists on the server.
-pub async fn database_exists(server: &str, name: &str) -> bool {
+pub(crate) async fn database_exists(server: &str, name: &str) -> bool {
     let mut conn = admin_connection(server).await;
     let row = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
         .bind(name)

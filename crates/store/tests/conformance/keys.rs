@@ -31,7 +31,7 @@ fn assert_same_key(a: &StoredKey, b: &StoredKey) {
     assert!(a == b);
 }
 
-pub async fn key_insert_and_list(store: Arc<dyn Store>) {
+pub(crate) async fn key_insert_and_list(store: Arc<dyn Store>) {
     let v0 = store.registry_version().await.unwrap();
     let later = fixtures::key("k-later", KeyState::Published, NOW + 100);
     let mut retired = fixtures::key("k-retired", KeyState::Retired, NOW - 100);
@@ -61,14 +61,19 @@ pub async fn key_insert_and_list(store: Arc<dyn Store>) {
     assert_eq!(store.registry_version().await.unwrap(), v0 + 3);
 }
 
-pub async fn first_activation_without_previous(store: Arc<dyn Store>) {
+pub(crate) async fn first_activation_without_previous(store: Arc<dyn Store>) {
     store
         .insert_signing_key(&fixtures::key("k1", KeyState::Published, NOW))
         .await
         .unwrap();
     let v = store.registry_version().await.unwrap();
 
-    assert!(store.activate_signing_key("k1", None, NOW + 60, NOW + 999).await.unwrap());
+    assert!(
+        store
+            .activate_signing_key("k1", None, NOW + 60, NOW + 999)
+            .await
+            .unwrap()
+    );
     let k1 = key(&store, "k1").await;
     assert_eq!(k1.state, KeyState::Active);
     assert_eq!(k1.activated_at, Some(NOW + 60));
@@ -77,14 +82,24 @@ pub async fn first_activation_without_previous(store: Arc<dyn Store>) {
     assert_eq!(store.registry_version().await.unwrap(), v + 1);
 
     // Already active: the precondition fails.
-    assert!(!store.activate_signing_key("k1", None, NOW + 70, NOW + 999).await.unwrap());
+    assert!(
+        !store
+            .activate_signing_key("k1", None, NOW + 70, NOW + 999)
+            .await
+            .unwrap()
+    );
     // Unknown key.
-    assert!(!store.activate_signing_key("nope", None, NOW + 70, NOW + 999).await.unwrap());
+    assert!(
+        !store
+            .activate_signing_key("nope", None, NOW + 70, NOW + 999)
+            .await
+            .unwrap()
+    );
     assert_eq!(key(&store, "k1").await.activated_at, Some(NOW + 60));
     assert_eq!(store.registry_version().await.unwrap(), v + 1);
 }
 
-pub async fn key_rotation_is_compare_and_set(store: Arc<dyn Store>) {
+pub(crate) async fn key_rotation_is_compare_and_set(store: Arc<dyn Store>) {
     store
         .insert_signing_key(&fixtures::key("k1", KeyState::Active, NOW))
         .await
@@ -100,10 +115,12 @@ pub async fn key_rotation_is_compare_and_set(store: Arc<dyn Store>) {
     let v = store.registry_version().await.unwrap();
 
     // k2 takes over from k1.
-    assert!(store
-        .activate_signing_key("k2", Some("k1"), NOW + 100, NOW + 4000)
-        .await
-        .unwrap());
+    assert!(
+        store
+            .activate_signing_key("k2", Some("k1"), NOW + 100, NOW + 4000)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.registry_version().await.unwrap(), v + 1);
     let k1 = key(&store, "k1").await;
     assert_eq!(k1.state, KeyState::Retired);
@@ -116,10 +133,12 @@ pub async fn key_rotation_is_compare_and_set(store: Arc<dyn Store>) {
     // A second instance, rotating from the same stale view (k1 active), must fail and change
     // nothing: k3 stays published even though its own precondition holds.
     let before = store.signing_keys().await.unwrap();
-    assert!(!store
-        .activate_signing_key("k3", Some("k1"), NOW + 101, NOW + 4001)
-        .await
-        .unwrap());
+    assert!(
+        !store
+            .activate_signing_key("k3", Some("k1"), NOW + 101, NOW + 4001)
+            .await
+            .unwrap()
+    );
     let after = store.signing_keys().await.unwrap();
     assert_eq!(before.len(), after.len());
     for (a, b) in before.iter().zip(&after) {
@@ -128,34 +147,40 @@ pub async fn key_rotation_is_compare_and_set(store: Arc<dyn Store>) {
     assert_eq!(store.registry_version().await.unwrap(), v + 1);
 
     // Next key not published (k2 is active), previous fine.
-    assert!(!store
-        .activate_signing_key("k2", Some("k2"), NOW + 102, NOW + 4002)
-        .await
-        .unwrap());
-    assert!(!store
-        .activate_signing_key("k1", Some("k2"), NOW + 102, NOW + 4002)
-        .await
-        .unwrap());
+    assert!(
+        !store
+            .activate_signing_key("k2", Some("k2"), NOW + 102, NOW + 4002)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .activate_signing_key("k1", Some("k2"), NOW + 102, NOW + 4002)
+            .await
+            .unwrap()
+    );
     assert_eq!(key(&store, "k2").await.state, KeyState::Active);
     assert_eq!(key(&store, "k1").await.state, KeyState::Retired);
 
     // The right preconditions succeed.
-    assert!(store
-        .activate_signing_key("k3", Some("k2"), NOW + 200, NOW + 5000)
-        .await
-        .unwrap());
+    assert!(
+        store
+            .activate_signing_key("k3", Some("k2"), NOW + 200, NOW + 5000)
+            .await
+            .unwrap()
+    );
     assert_eq!(key(&store, "k3").await.state, KeyState::Active);
     assert_eq!(key(&store, "k2").await.state, KeyState::Retired);
     assert_eq!(store.registry_version().await.unwrap(), v + 2);
 }
 
 /// Several rotations race from the same view: exactly one key is promoted.
-pub async fn concurrent_rotations_promote_one_key(store: Arc<dyn Store>) {
+pub(crate) async fn concurrent_rotations_promote_one_key(store: Arc<dyn Store>) {
     race_rotations(&[store.clone(), store]).await;
 }
 
 /// The same race, split between two instances of the store.
-pub async fn instances_rotate_once(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+pub(crate) async fn instances_rotate_once(first: Arc<dyn Store>, second: Arc<dyn Store>) {
     race_rotations(&[first, second]).await;
 }
 
@@ -168,7 +193,11 @@ async fn race_rotations(stores: &[Arc<dyn Store>]) {
         .unwrap();
     for i in 0..CANDIDATES {
         store
-            .insert_signing_key(&fixtures::key(&format!("next-{i}"), KeyState::Published, NOW + 1))
+            .insert_signing_key(&fixtures::key(
+                &format!("next-{i}"),
+                KeyState::Published,
+                NOW + 1,
+            ))
             .await
             .unwrap();
     }
@@ -201,7 +230,7 @@ async fn race_rotations(stores: &[Arc<dyn Store>]) {
     assert_eq!(store.registry_version().await.unwrap(), v + 1);
 }
 
-pub async fn remove_expired_keys(store: Arc<dyn Store>) {
+pub(crate) async fn remove_expired_keys(store: Arc<dyn Store>) {
     let mut old = fixtures::key("old", KeyState::Retired, NOW - 1000);
     old.retired_at = Some(NOW - 500);
     old.remove_after = Some(NOW - 1);
@@ -236,7 +265,10 @@ pub async fn remove_expired_keys(store: Arc<dyn Store>) {
     assert_eq!(store.remove_expired_signing_keys(NOW).await.unwrap(), 0);
     assert_eq!(store.registry_version().await.unwrap(), v + 1);
 
-    assert_eq!(store.remove_expired_signing_keys(NOW + 3601).await.unwrap(), 2);
+    assert_eq!(
+        store.remove_expired_signing_keys(NOW + 3601).await.unwrap(),
+        2
+    );
     assert_eq!(store.registry_version().await.unwrap(), v + 2);
     assert_eq!(store.signing_keys().await.unwrap().len(), 2);
 }

@@ -7,7 +7,7 @@ use warden_core::store::Store;
 
 use crate::fixtures::{self, NOW};
 
-pub async fn audit_append_and_list(store: Arc<dyn Store>) {
+pub(crate) async fn audit_append_and_list(store: Arc<dyn Store>) {
     store.append_audit_events(&[]).await.unwrap();
     assert!(store.audit_events(10).await.unwrap().is_empty());
 
@@ -44,14 +44,20 @@ pub async fn audit_append_and_list(store: Arc<dyn Store>) {
     assert!(store.audit_events(0).await.unwrap().is_empty());
 }
 
-pub async fn settings_keep_first_value(store: Arc<dyn Store>) {
+pub(crate) async fn settings_keep_first_value(store: Arc<dyn Store>) {
     assert_eq!(store.setting("issuer").await.unwrap(), None);
     assert_eq!(
-        store.init_setting("issuer", "https://a.example").await.unwrap(),
+        store
+            .init_setting("issuer", "https://a.example")
+            .await
+            .unwrap(),
         "https://a.example"
     );
     assert_eq!(
-        store.init_setting("issuer", "https://b.example").await.unwrap(),
+        store
+            .init_setting("issuer", "https://b.example")
+            .await
+            .unwrap(),
         "https://a.example"
     );
     assert_eq!(
@@ -79,12 +85,18 @@ pub async fn settings_keep_first_value(store: Arc<dyn Store>) {
     }
     values.dedup();
     assert_eq!(values.len(), 1, "{values:?}");
-    assert_eq!(store.setting("pepper-id").await.unwrap(), Some(values[0].clone()));
+    assert_eq!(
+        store.setting("pepper-id").await.unwrap(),
+        Some(values[0].clone())
+    );
 }
 
-pub async fn prune_removes_only_expired_rows(store: Arc<dyn Store>) {
+pub(crate) async fn prune_removes_only_expired_rows(store: Arc<dyn Store>) {
     // Expired at NOW (expiry <= NOW) ...
-    store.record_assertion_jti("svc-a", "old", NOW, NOW - 10).await.unwrap();
+    store
+        .record_assertion_jti("svc-a", "old", NOW, NOW - 10)
+        .await
+        .unwrap();
     store.revoke_jti("old", NOW - 5).await.unwrap();
     store
         .insert_opaque_token(&fixtures::opaque_token("old", NOW))
@@ -95,7 +107,10 @@ pub async fn prune_removes_only_expired_rows(store: Arc<dyn Store>) {
         .await
         .unwrap();
     // ... and live at NOW.
-    store.record_assertion_jti("svc-a", "new", NOW + 1, NOW - 10).await.unwrap();
+    store
+        .record_assertion_jti("svc-a", "new", NOW + 1, NOW - 10)
+        .await
+        .unwrap();
     store.revoke_jti("new", NOW + 60).await.unwrap();
     store
         .insert_opaque_token(&fixtures::opaque_token("new", NOW + 1))
@@ -106,7 +121,10 @@ pub async fn prune_removes_only_expired_rows(store: Arc<dyn Store>) {
         .await
         .unwrap();
     // Registry rows are never pruned.
-    store.insert_api(&fixtures::api("https://api.example.com/payments")).await.unwrap();
+    store
+        .insert_api(&fixtures::api("https://api.example.com/payments"))
+        .await
+        .unwrap();
     let mut key = fixtures::key("retired", KeyState::Retired, NOW - 100);
     key.remove_after = Some(NOW - 50);
     store.insert_signing_key(&key).await.unwrap();
@@ -117,14 +135,36 @@ pub async fn prune_removes_only_expired_rows(store: Arc<dyn Store>) {
 
     // The pruned jti is gone (reusable even at a time before its old expiry would allow,
     // which shows the row left), the live one still refuses a replay.
-    assert!(store.record_assertion_jti("svc-a", "old", NOW + 5, NOW - 20).await.unwrap());
-    assert!(!store.record_assertion_jti("svc-a", "new", NOW + 5, NOW).await.unwrap());
+    assert!(
+        store
+            .record_assertion_jti("svc-a", "old", NOW + 5, NOW - 20)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_assertion_jti("svc-a", "new", NOW + 5, NOW)
+            .await
+            .unwrap()
+    );
     assert!(!store.is_jti_revoked("old").await.unwrap());
     assert!(store.is_jti_revoked("new").await.unwrap());
     assert_eq!(store.opaque_token("old").await.unwrap(), None);
     assert!(store.opaque_token("new").await.unwrap().is_some());
-    assert_eq!(store.use_initial_access_token("old", NOW - 10).await.unwrap(), None);
-    assert!(store.use_initial_access_token("new", NOW).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .use_initial_access_token("old", NOW - 10)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .use_initial_access_token("new", NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     assert_eq!(store.apis().await.unwrap().len(), 1);
     assert_eq!(store.signing_keys().await.unwrap().len(), 1);

@@ -7,7 +7,7 @@ use warden_types::TokenFormat;
 
 use crate::fixtures::{self, NOW};
 
-pub async fn fresh_database_answers(store: Arc<dyn Store>) {
+pub(crate) async fn fresh_database_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
     assert_eq!(store.registry_version().await.unwrap(), 0);
     assert!(store.apis().await.unwrap().is_empty());
@@ -16,7 +16,7 @@ pub async fn fresh_database_answers(store: Arc<dyn Store>) {
     assert!(store.audit_events(10).await.unwrap().is_empty());
 }
 
-pub async fn api_crud(store: Arc<dyn Store>) {
+pub(crate) async fn api_crud(store: Arc<dyn Store>) {
     let v0 = store.registry_version().await.unwrap();
     let payments = fixtures::api("https://api.example.com/payments");
     let ledger = fixtures::api("https://api.example.com/ledger");
@@ -30,9 +30,15 @@ pub async fn api_crud(store: Arc<dyn Store>) {
         store.api(payments.identifier.as_str()).await.unwrap(),
         Some(payments.clone())
     );
-    assert_eq!(store.api("https://api.example.com/none").await.unwrap(), None);
+    assert_eq!(
+        store.api("https://api.example.com/none").await.unwrap(),
+        None
+    );
     // Ordered by identifier.
-    assert_eq!(store.apis().await.unwrap(), vec![ledger.clone(), payments.clone()]);
+    assert_eq!(
+        store.apis().await.unwrap(),
+        vec![ledger.clone(), payments.clone()]
+    );
 
     let mut changed = payments.clone();
     changed.name = "Payments".to_owned();
@@ -47,7 +53,12 @@ pub async fn api_crud(store: Arc<dyn Store>) {
         Some(changed.clone())
     );
 
-    assert!(store.delete_api(payments.identifier.as_str()).await.unwrap());
+    assert!(
+        store
+            .delete_api(payments.identifier.as_str())
+            .await
+            .unwrap()
+    );
     assert_eq!(store.registry_version().await.unwrap(), v0 + 4);
     assert_eq!(store.api(payments.identifier.as_str()).await.unwrap(), None);
     assert_eq!(store.apis().await.unwrap(), vec![ledger]);
@@ -57,7 +68,7 @@ pub async fn api_crud(store: Arc<dyn Store>) {
     assert_eq!(store.registry_version().await.unwrap(), v0 + 5);
 }
 
-pub async fn api_conflict_and_misses_leave_version_alone(store: Arc<dyn Store>) {
+pub(crate) async fn api_conflict_and_misses_leave_version_alone(store: Arc<dyn Store>) {
     let api = fixtures::api("https://api.example.com/payments");
     store.insert_api(&api).await.unwrap();
     let v = store.registry_version().await.unwrap();
@@ -77,7 +88,7 @@ pub async fn api_conflict_and_misses_leave_version_alone(store: Arc<dyn Store>) 
     assert_eq!(store.registry_version().await.unwrap(), v);
 }
 
-pub async fn client_crud_round_trips_every_field(store: Arc<dyn Store>) {
+pub(crate) async fn client_crud_round_trips_every_field(store: Arc<dyn Store>) {
     let v0 = store.registry_version().await.unwrap();
     let a = fixtures::client("svc-a");
     let mut b = fixtures::client("svc-b");
@@ -113,7 +124,7 @@ pub async fn client_crud_round_trips_every_field(store: Arc<dyn Store>) {
     assert_eq!(store.clients().await.unwrap(), vec![b]);
 }
 
-pub async fn client_conflict_and_misses_leave_version_alone(store: Arc<dyn Store>) {
+pub(crate) async fn client_conflict_and_misses_leave_version_alone(store: Arc<dyn Store>) {
     let client = fixtures::client("svc-a");
     store.insert_client(&client).await.unwrap();
     let v = store.registry_version().await.unwrap();
@@ -134,9 +145,12 @@ pub async fn client_conflict_and_misses_leave_version_alone(store: Arc<dyn Store
 }
 
 /// A change made through one instance is visible, with its version bump, to another.
-pub async fn instances_see_registry_changes(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+pub(crate) async fn instances_see_registry_changes(first: Arc<dyn Store>, second: Arc<dyn Store>) {
     let v0 = second.registry_version().await.unwrap();
-    first.insert_client(&fixtures::client("svc-a")).await.unwrap();
+    first
+        .insert_client(&fixtures::client("svc-a"))
+        .await
+        .unwrap();
     assert_eq!(second.registry_version().await.unwrap(), v0 + 1);
     assert!(second.client("svc-a").await.unwrap().is_some());
 

@@ -6,44 +6,109 @@ use warden_core::store::Store;
 
 use crate::fixtures::NOW;
 
-pub async fn assertion_jti_replay(store: Arc<dyn Store>) {
+pub(crate) async fn assertion_jti_replay(store: Arc<dyn Store>) {
     let exp = NOW + 300;
-    assert!(store.record_assertion_jti("svc-a", "j1", exp, NOW).await.unwrap());
+    assert!(
+        store
+            .record_assertion_jti("svc-a", "j1", exp, NOW)
+            .await
+            .unwrap()
+    );
     // Replay by the same client: refused, however often.
-    assert!(!store.record_assertion_jti("svc-a", "j1", exp, NOW + 1).await.unwrap());
-    assert!(!store.record_assertion_jti("svc-a", "j1", exp + 60, NOW + 2).await.unwrap());
+    assert!(
+        !store
+            .record_assertion_jti("svc-a", "j1", exp, NOW + 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_assertion_jti("svc-a", "j1", exp + 60, NOW + 2)
+            .await
+            .unwrap()
+    );
     // Same jti from another client: jtis are unique per client.
-    assert!(store.record_assertion_jti("svc-b", "j1", exp, NOW).await.unwrap());
+    assert!(
+        store
+            .record_assertion_jti("svc-b", "j1", exp, NOW)
+            .await
+            .unwrap()
+    );
     // Another jti from the same client.
-    assert!(store.record_assertion_jti("svc-a", "j2", exp, NOW).await.unwrap());
+    assert!(
+        store
+            .record_assertion_jti("svc-a", "j2", exp, NOW)
+            .await
+            .unwrap()
+    );
     // Still refused one second before expiry.
-    assert!(!store.record_assertion_jti("svc-a", "j1", exp, exp - 1).await.unwrap());
+    assert!(
+        !store
+            .record_assertion_jti("svc-a", "j1", exp, exp - 1)
+            .await
+            .unwrap()
+    );
 }
 
-pub async fn assertion_jti_reuse_after_expiry(store: Arc<dyn Store>) {
+pub(crate) async fn assertion_jti_reuse_after_expiry(store: Arc<dyn Store>) {
     let exp = NOW + 300;
-    assert!(store.record_assertion_jti("svc-a", "j1", exp, NOW).await.unwrap());
+    assert!(
+        store
+            .record_assertion_jti("svc-a", "j1", exp, NOW)
+            .await
+            .unwrap()
+    );
     // An entry expires at its `exp`, like the JWT it stands for (RFC 7519 §4.1.4).
-    assert!(store.record_assertion_jti("svc-a", "j1", exp + 300, exp).await.unwrap());
+    assert!(
+        store
+            .record_assertion_jti("svc-a", "j1", exp + 300, exp)
+            .await
+            .unwrap()
+    );
     // The new entry now guards the jti until its own expiry.
-    assert!(!store.record_assertion_jti("svc-a", "j1", exp + 300, exp + 299).await.unwrap());
-    assert!(store.record_assertion_jti("svc-a", "j1", exp + 900, exp + 301).await.unwrap());
+    assert!(
+        !store
+            .record_assertion_jti("svc-a", "j1", exp + 300, exp + 299)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_assertion_jti("svc-a", "j1", exp + 900, exp + 301)
+            .await
+            .unwrap()
+    );
     // Pruning then leaves the live entry alone.
     store.prune_expired(exp + 302).await.unwrap();
-    assert!(!store.record_assertion_jti("svc-a", "j1", exp + 900, exp + 303).await.unwrap());
+    assert!(
+        !store
+            .record_assertion_jti("svc-a", "j1", exp + 900, exp + 303)
+            .await
+            .unwrap()
+    );
 }
 
 /// Many requests carrying the same assertion at once: exactly one is accepted.
-pub async fn concurrent_assertion_jti_one_winner(store: Arc<dyn Store>) {
+pub(crate) async fn concurrent_assertion_jti_one_winner(store: Arc<dyn Store>) {
     race_jti(&[store]).await;
 }
 
 /// The same race, across two instances sharing the database.
-pub async fn instances_share_the_replay_set(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+pub(crate) async fn instances_share_the_replay_set(first: Arc<dyn Store>, second: Arc<dyn Store>) {
     race_jti(&[first.clone(), second.clone()]).await;
     // And sequentially: a jti recorded through one is a replay through the other.
-    assert!(first.record_assertion_jti("svc-a", "seq", NOW + 60, NOW).await.unwrap());
-    assert!(!second.record_assertion_jti("svc-a", "seq", NOW + 60, NOW).await.unwrap());
+    assert!(
+        first
+            .record_assertion_jti("svc-a", "seq", NOW + 60, NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !second
+            .record_assertion_jti("svc-a", "seq", NOW + 60, NOW)
+            .await
+            .unwrap()
+    );
 }
 
 async fn race_jti(stores: &[Arc<dyn Store>]) {
@@ -91,7 +156,7 @@ async fn race_jti(stores: &[Arc<dyn Store>]) {
     assert_eq!(winners, 1, "reuse after expiry");
 }
 
-pub async fn revoked_jtis(store: Arc<dyn Store>) {
+pub(crate) async fn revoked_jtis(store: Arc<dyn Store>) {
     assert!(!store.is_jti_revoked("t1").await.unwrap());
     store.revoke_jti("t1", NOW + 600).await.unwrap();
     assert!(store.is_jti_revoked("t1").await.unwrap());

@@ -150,6 +150,7 @@ json_field() {
 # describe_token EXPECTED: reads a token response on stdin, prints what the access token is
 # (decoded JWS header, or "opaque"), and fails unless it is EXPECTED (ES256, RS256 or opaque).
 describe_token() {
+    # shellcheck disable=SC2016 # a JavaScript template literal, not a shell expansion
     node -e '
         let s = "";
         process.stdin.on("data", (d) => (s += d)).on("end", () => {
@@ -176,19 +177,21 @@ describe_token() {
 # one token of each kind, decoded, and one introspection; fails on anything unexpected.
 smoke() {
     local target=$1 url=$2 token_path=$3 introspect_path=$4 id=$5 secret=$6 pk_id=$7
-    local ok=1 answer token line pair
+    local ok=1 answer token line spec
     log "smoke check of $target:"
-    for pair in "$API_ES256 ES256" "$API_RS256 RS256" "$API_OPAQUE opaque"; do
-        set -- $pair
+    for spec in "ES256 $API_ES256" "RS256 $API_RS256" "opaque $API_OPAQUE"; do
+        local expect=${spec%% *} api=${spec#* }
         answer=$(curl -sS --max-time 10 -u "$id:$secret" --data-urlencode grant_type=client_credentials \
-            --data-urlencode "resource=$1" "$url$token_path") || answer='{}'
-        if line=$(describe_token "$2" <<<"$answer"); then
-            log "  client_secret_basic, $1 -> $line"
+            --data-urlencode "resource=$api" "$url$token_path") || answer='{}'
+        if line=$(describe_token "$expect" <<<"$answer"); then
+            log "  client_secret_basic, $api -> $line"
         else
-            log "  client_secret_basic, $1 -> $line (expected $2)"
+            log "  client_secret_basic, $api -> $line (expected $expect)"
             ok=0
         fi
-        [ "$2" = opaque ] && token=$(json_field access_token <<<"$answer" || true)
+        if [ "$expect" = opaque ]; then
+            token=$(json_field access_token <<<"$answer" || true)
+        fi
     done
     local assertion
     assertion=$("$BENCH_BIN" assertion --key-file "$WORK/client-key.json" --client-id "$pk_id" --audience "$url$token_path")

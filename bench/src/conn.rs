@@ -4,6 +4,7 @@
 //! a time on it, so `--concurrency` is exactly the number of requests in flight.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -14,13 +15,19 @@ use tokio::net::TcpStream;
 
 use crate::Fallible;
 
+/// A loopback connect answers at once; a server whose accept queue is full must not stall the
+/// bench for the kernel's SYN retries.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(crate) struct Conn {
     sender: SendRequest<Full<Bytes>>,
 }
 
 impl Conn {
     pub(crate) async fn open(addr: SocketAddr) -> Fallible<Self> {
-        let stream = TcpStream::connect(addr).await?;
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| format!("connecting to {addr} timed out"))??;
         // Requests are small and written whole; don't let Nagle hold them back.
         stream.set_nodelay(true)?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;

@@ -14,7 +14,7 @@
 //! `applied_at` is taken from the database clock: the migration runner has no `now` to be
 //! given, and the wall clock is read only by the server's clock module.
 
-use sqlx::{Executor, PgPool, Row, SqlitePool};
+use sqlx::{Connection, Executor, PgPool, Row, SqliteConnection};
 use warden_core::store::StoreResult;
 
 use crate::codec::db_error;
@@ -196,10 +196,12 @@ pub const POSTGRES: &[Migration] = &[Migration {
 const POSTGRES_MIGRATION_LOCK: i64 = 0x5741_5244_454E_4D47;
 
 /// Applies the [`SQLITE`] migrations the database lacks; returns how many were applied.
-pub async fn run_sqlite(pool: &SqlitePool) -> StoreResult<usize> {
+///
+/// Runs on the connection that will be the store's writer, before any reader is opened.
+pub async fn run_sqlite(conn: &mut SqliteConnection) -> StoreResult<usize> {
     // The write lock is taken before looking, so two processes cannot both decide to apply
     // the same version; the second waits (busy_timeout) and then finds nothing to do.
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
     tx.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY,

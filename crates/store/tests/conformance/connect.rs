@@ -9,7 +9,7 @@ use crate::harness::{Backend, Db};
 
 /// The versions recorded in `schema_migrations`, read directly.
 async fn recorded_migrations(db: &Db) -> Vec<i64> {
-    let rows = match db.backend {
+    match db.backend {
         Backend::Sqlite => {
             let options = SqliteConnectOptions::new().filename(db.path.as_ref().unwrap());
             let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
@@ -31,8 +31,7 @@ async fn recorded_migrations(db: &Db) -> Vec<i64> {
                 .map(|row| row.get::<i64, _>("version"))
                 .collect()
         }
-    };
-    rows
+    }
 }
 
 fn known_migrations(backend: Backend) -> Vec<i64> {

@@ -11,6 +11,10 @@
 //! trait. Cases take one store, two stores on the same database (two "processes"), or the
 //! database itself when they are about connecting and migrating.
 
+// The cases are plain async functions called from the generated tests, so clippy's
+// allow-*-in-tests settings do not reach them; failing loudly is what a test should do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod fixtures;
 mod harness;
 

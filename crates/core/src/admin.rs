@@ -192,12 +192,12 @@ impl Engine {
             covered = covered.union(&granted);
             grants.insert(api.identifier.clone(), granted);
         }
-        if let (Some(scope), false) = (&new.scope, new.audiences.is_empty()) {
-            if let Some(missing) = scope.difference(&covered).iter().next() {
-                return Err(AdminError::Invalid(format!(
-                    "scope '{missing}' is not defined by any of the given APIs"
-                )));
-            }
+        if let (Some(scope), false) = (&new.scope, new.audiences.is_empty())
+            && let Some(missing) = scope.difference(&covered).iter().next()
+        {
+            return Err(AdminError::Invalid(format!(
+                "scope '{missing}' is not defined by any of the given APIs"
+            )));
         }
         if new.audiences.is_empty() {
             client.registered_scope = new.scope.clone();

@@ -203,12 +203,12 @@ pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, 
         }
     };
 
-    if let Some(name) = &meta.client_name {
-        if name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(meta_err(
-                "client_name must be at most 200 printable characters",
-            ));
-        }
+    if let Some(name) = &meta.client_name
+        && (name.chars().count() > 200 || name.chars().any(char::is_control))
+    {
+        return Err(meta_err(
+            "client_name must be at most 200 printable characters",
+        ));
     }
     for (field, value) in [
         ("client_uri", &meta.client_uri),
@@ -220,12 +220,12 @@ pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, 
             check_web_uri(field, v)?;
         }
     }
-    if let Some(contacts) = &meta.contacts {
-        if contacts.len() > 20 || contacts.iter().any(|c| c.len() > 320) {
-            return Err(meta_err(
-                "contacts: at most 20 entries of at most 320 characters",
-            ));
-        }
+    if let Some(contacts) = &meta.contacts
+        && (contacts.len() > 20 || contacts.iter().any(|c| c.len() > 320))
+    {
+        return Err(meta_err(
+            "contacts: at most 20 entries of at most 320 characters",
+        ));
     }
     for (field, value) in [
         ("software_id", &meta.software_id),

@@ -48,10 +48,10 @@ where
     let engine = Arc::new(open_engine(settings, &clock, audit.clone(), create_keys).await?);
     let result = f(engine.clone(), clock.now()).await;
     let events = std::mem::take(&mut *audit.0.lock().unwrap_or_else(|p| p.into_inner()));
-    if !events.is_empty() {
-        if let Err(e) = engine.store().append_audit_events(&events).await {
-            tracing::warn!(error = %e, "writing audit events failed");
-        }
+    if !events.is_empty()
+        && let Err(e) = engine.store().append_audit_events(&events).await
+    {
+        tracing::warn!(error = %e, "writing audit events failed");
     }
     result
 }

@@ -101,10 +101,10 @@ impl Engine {
         let Some(client_id) = unverified.sub.clone() else {
             return Err(bad("client assertion has no sub"));
         };
-        if let Some(body_id) = &presented.client_id {
-            if body_id != &client_id {
-                return Err(bad("client_id does not match the assertion subject"));
-            }
+        if let Some(body_id) = &presented.client_id
+            && body_id != &client_id
+        {
+            return Err(bad("client_id does not match the assertion subject"));
         }
         let client = self.client_for_auth(&client_id)?;
         let method = if jws.alg().is_symmetric() {
@@ -245,10 +245,10 @@ impl Engine {
         }
         // RFC 7523 §3 (5): "The authorization server MUST reject a JWT that is not valid at
         // the time of the request" when "nbf" is present, with allowable clock skew.
-        if let Some(nbf) = numeric(&claims.nbf)? {
-            if nbf > now + cfg.clock_skew {
-                return Err(bad("assertion is not valid yet"));
-            }
+        if let Some(nbf) = numeric(&claims.nbf)?
+            && nbf > now + cfg.clock_skew
+        {
+            return Err(bad("assertion is not valid yet"));
         }
         // RFC 7523 §3 (6): "The authorization server MAY reject JWTs with an "iat" claim value
         // that is unreasonably far in the past." We reject iat in the future, and an

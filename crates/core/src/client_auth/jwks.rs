@@ -90,12 +90,12 @@ impl ClientKeyCache {
     ) -> Option<Arc<VerifyingKeySet>> {
         {
             let mut attempts = self.last_attempt.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(last) = attempts.get(uri) {
-                if now - *last < min_interval {
-                    drop(attempts);
-                    let map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
-                    return map.get(uri).map(|e| e.keys.clone());
-                }
+            if let Some(last) = attempts.get(uri)
+                && now - *last < min_interval
+            {
+                drop(attempts);
+                let map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
+                return map.get(uri).map(|e| e.keys.clone());
             }
             if attempts.len() > 10_000 {
                 attempts.clear();

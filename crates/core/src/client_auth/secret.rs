@@ -16,12 +16,12 @@ impl Engine {
         let Some((client_id, secret)) = presented.basic else {
             return Err(OAuthError::invalid_client("missing credentials"));
         };
-        if let Some(body_id) = &presented.client_id {
-            if body_id != &client_id {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the Authorization header",
-                ));
-            }
+        if let Some(body_id) = &presented.client_id
+            && body_id != &client_id
+        {
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the Authorization header",
+            ));
         }
         self.check_secret(
             &client_id,

@@ -699,6 +699,10 @@ impl Store for PostgresStore {
     }
 }
 
+/// Rows per multi-row audit insert (5 parameters each, well under both backends' limits).
+/// Full chunks always produce the same SQL text, so the statement is prepared once.
+const AUDIT_ROWS_PER_INSERT: usize = 200;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -709,7 +713,3 @@ mod tests {
         assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
     }
 }
-
-/// Rows per multi-row audit insert (5 parameters each, well under both backends' limits).
-/// Full chunks always produce the same SQL text, so the statement is prepared once.
-const AUDIT_ROWS_PER_INSERT: usize = 200;

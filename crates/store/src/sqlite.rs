@@ -781,6 +781,10 @@ impl Store for SqliteStore {
     }
 }
 
+/// Rows per multi-row audit insert (5 parameters each, well under both backends' limits).
+/// Full chunks always produce the same SQL text, so the statement is prepared once.
+const AUDIT_ROWS_PER_INSERT: usize = 200;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -802,7 +806,3 @@ mod tests {
         assert!(!is_in_memory("/tmp/memory.db"));
     }
 }
-
-/// Rows per multi-row audit insert (5 parameters each, well under both backends' limits).
-/// Full chunks always produce the same SQL text, so the statement is prepared once.
-const AUDIT_ROWS_PER_INSERT: usize = 200;

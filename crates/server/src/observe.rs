@@ -59,6 +59,10 @@ pub async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Nex
     let method = method_label(req.method());
     let mut response = next.run(req).await;
     let status = response.status();
+    if status.is_client_error() && !is_json(&response) {
+        // Framework answers (405, 408, 413 from a layer) get the same JSON shape as ours.
+        response = framework_error(status);
+    }
     let elapsed = started.elapsed();
     state
         .metrics
@@ -96,6 +100,25 @@ pub async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Nex
         );
     }
     response
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn framework_error(status: StatusCode) -> Response {
+    let description = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this endpoint",
+        StatusCode::REQUEST_TIMEOUT => "the request took too long",
+        StatusCode::PAYLOAD_TOO_LARGE => "request body is too large",
+        StatusCode::NOT_FOUND => "no such endpoint",
+        _ => "the request was refused",
+    };
+    HttpError::with_status(status, ErrorCode::InvalidRequest, description).into_response()
 }
 
 /// A panic becomes `server_error`, never a dropped connection or a stack trace.

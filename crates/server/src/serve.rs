@@ -3,12 +3,19 @@
 //! drains in-flight requests and flushes the audit trail.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::ServiceExt;
 
 use crate::audit_writer::AuditWriter;
 use crate::routes::router;
@@ -20,6 +27,64 @@ const REFRESH_EVERY: Duration = Duration::from_secs(1);
 const KEYS_EVERY: Duration = Duration::from_secs(60);
 /// How often expired rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Time a client has to send a request's headers; bounds slow-header (slowloris) attacks,
+/// which the per-request timeout cannot see because it starts once the headers are in.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests get to finish at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The accept loop: HTTP/1.1 with keep-alive and a header read timeout; each request carries
+/// the peer address; on shutdown the listener closes and connections drain.
+async fn serve_http(
+    listener: TcpListener,
+    state: &Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+            _ = stop.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: draining in-flight requests");
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not drain in time");
+    }
+    Ok(())
+}
 
 /// Serves until `shutdown` resolves.
 pub async fn run(
@@ -33,16 +98,7 @@ pub async fn run(
     let audit_task = tokio::spawn(audit.run(store, stop_rx.clone()));
     let background = spawn_background(state.clone(), stop_rx.clone());
 
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut stop_for_server = stop_rx.clone();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-        tokio::select! {
-            () = shutdown => {}
-            _ = stop_for_server.changed() => {}
-        }
-        tracing::info!("shutting down: draining in-flight requests");
-    });
-    let result = serve.await;
+    let result = serve_http(listener, &state, shutdown, stop_rx.clone()).await;
     let _ = stop_tx.send(true);
     for task in background {
         let _ = task.await;

@@ -173,9 +173,16 @@ impl Engine {
                 .cached_uri(uri, ctx.now, cfg.jwks_cache_ttl)
             {
                 Some(keys) => Some(keys),
+                // Rate-limited even when nothing is cached: a failing jwks_uri is retried at
+                // most once per interval, not on every assertion.
                 None => {
                     self.client_keys
-                        .fetch_uri(self.fetcher.as_ref(), uri, ctx.now, 0)
+                        .fetch_uri(
+                            self.fetcher.as_ref(),
+                            uri,
+                            ctx.now,
+                            cfg.jwks_refetch_interval,
+                        )
                         .await
                 }
             };

@@ -4,6 +4,7 @@
 use warden_types::UnixTime;
 use warden_types::metadata::TokenResponse;
 
+use super::Granted;
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::Engine;
 use crate::error::OAuthError;
@@ -17,7 +18,7 @@ impl Engine {
         client: &AuthenticatedClient,
         form: &FormParams,
         now: UnixTime,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Granted, OAuthError> {
         // RFC 6749 §4.4: "The client credentials grant type MUST only be used by
         // confidential clients."
         if client.is_public() {
@@ -38,12 +39,15 @@ impl Engine {
         let issued = self
             .mint_access_token(&api, &scope, &subject, now, None)
             .await?;
-        Ok(TokenResponse {
-            access_token: issued.token,
-            token_type: String::from("Bearer"),
-            expires_in: issued.expires_in,
-            scope: Some(scope),
-            issued_token_type: None,
+        Ok(Granted {
+            response: TokenResponse {
+                access_token: issued.token,
+                token_type: String::from("Bearer"),
+                expires_in: issued.expires_in,
+                scope: Some(scope),
+                issued_token_type: None,
+            },
+            audience: api.identifier.as_str().to_owned(),
         })
     }
 }

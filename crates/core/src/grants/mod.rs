@@ -15,6 +15,13 @@ use crate::request::{FormParams, PresentedCredentials};
 /// Grant types the token endpoint implements.
 pub const SUPPORTED_GRANTS: [GrantType; 1] = [GrantType::ClientCredentials];
 
+/// What a grant produced: the response and, for the audit trail, the audience.
+#[derive(Debug)]
+pub(crate) struct Granted {
+    pub(crate) response: TokenResponse,
+    pub(crate) audience: String,
+}
+
 /// The result of a token request, with labels for metrics.
 #[derive(Debug)]
 pub struct TokenResult {
@@ -48,26 +55,35 @@ impl Engine {
     ) -> TokenResult {
         let mut method = None;
         let mut grant = None;
+        let mut client_id = None;
         let outcome = self
-            .token_inner(body, authorization, ctx, &mut grant, &mut method)
+            .token_inner(
+                body,
+                authorization,
+                ctx,
+                &mut grant,
+                &mut method,
+                &mut client_id,
+            )
             .await;
         let label = grant_label(grant.as_ref());
         match &outcome {
             Ok(resp) => self.audit(AuditEvent {
                 at: ctx.now,
                 kind: String::from("token_issued"),
-                actor: None,
+                actor: client_id.clone(),
                 source: ctx.source.clone(),
                 detail: serde_json::json!({
                     "grant_type": label,
-                    "scope": resp.scope.as_ref().map(|s| s.to_string()),
-                    "expires_in": resp.expires_in,
+                    "aud": resp.audience,
+                    "scope": resp.response.scope.as_ref().map(|s| s.to_string()),
+                    "expires_in": resp.response.expires_in,
                 }),
             }),
             Err(err) => self.audit(AuditEvent {
                 at: ctx.now,
                 kind: String::from("token_refused"),
-                actor: None,
+                actor: client_id,
                 source: ctx.source.clone(),
                 detail: serde_json::json!({
                     "grant_type": label,
@@ -77,7 +93,7 @@ impl Engine {
             }),
         }
         TokenResult {
-            outcome,
+            outcome: outcome.map(|granted| granted.response),
             grant: label,
             method,
         }
@@ -90,7 +106,8 @@ impl Engine {
         ctx: &CallContext<'_>,
         grant_out: &mut Option<GrantType>,
         method_out: &mut Option<&'static str>,
-    ) -> Result<TokenResponse, OAuthError> {
+        client_out: &mut Option<String>,
+    ) -> Result<Granted, OAuthError> {
         let mut form = FormParams::parse(body)?;
         let presented = PresentedCredentials::extract(&mut form, authorization)?;
         let Some(grant_type) = form.get("grant_type").map(GrantType::parse) else {
@@ -99,6 +116,7 @@ impl Engine {
         *grant_out = Some(grant_type.clone());
         let client = self.authenticate_client(presented, ctx).await?;
         *method_out = Some(client.method().as_str());
+        *client_out = Some(client.client().client_id.as_str().to_owned());
         if !SUPPORTED_GRANTS.contains(&grant_type) {
             return Err(OAuthError::new(
                 warden_types::ErrorCode::UnsupportedGrantType,

@@ -26,6 +26,11 @@ JWT_BEARER=urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 
 SERVER_PID=""
 WORK=""
+WARDEN_DIR=""
+# Rounds: each target is measured this many times, alternately; the tables keep every run and
+# the comparison takes each target's best, which filters out interference from other work.
+# shellcheck disable=SC2034 # read by run.sh and compare.sh
+ROUNDS=${BENCH_ROUNDS:-1}
 
 log() { echo "bench: $*" >&2; }
 die() {
@@ -51,6 +56,25 @@ pinned() {
         exec taskset -c "$cpu" "$@"
     else
         exec "$@"
+    fi
+}
+
+# warn_if_busy: the server and the generator each assume a CPU to themselves; say so when
+# something else keeps the CPUs busy (sampled over one second from /proc/stat).
+warn_if_busy() {
+    local a b
+    a=$(head -n 1 /proc/stat 2>/dev/null) || return 0
+    sleep 1
+    b=$(head -n 1 /proc/stat 2>/dev/null) || return 0
+    local busy
+    busy=$(awk -v a="$a" -v b="$b" 'BEGIN {
+        n = split(a, x); split(b, y); total = 0
+        for (i = 2; i <= n; i++) total += y[i] - x[i]
+        idle = (y[5] - x[5]) + (y[6] - x[6])
+        printf "%d", (total > 0) ? 100 * (total - idle) / total : 0
+    }')
+    if [ "$busy" -gt 10 ]; then
+        log "warning: the CPUs are ${busy}% busy before the runs: other work shares them, expect noisy numbers"
     fi
 }
 
@@ -247,16 +271,16 @@ pinned_run() {
 
 # The admin CLI acts on the same SQLite file as the server: same working directory, same URL.
 warden_cli() {
-    (cd "$WORK/warden" && "$WARDEN_BIN" --database sqlite://warden.db "$@")
+    (cd "$WARDEN_DIR" && "$WARDEN_BIN" --database sqlite://warden.db "$@")
 }
 
 # setup_warden: the three APIs and the two clients, exactly through the documented CLI.
 # Sets WARDEN_BASIC_ID, WARDEN_BASIC_SECRET, WARDEN_PKJWT_ID.
 setup_warden() {
-    mkdir -p "$WORK/warden"
-    warden_cli api create "$API_ES256" --scopes "read write" --signing-alg ES256 >>"$WORK/warden-setup.log" || return 1
-    warden_cli api create "$API_RS256" --scopes "read write" --signing-alg RS256 >>"$WORK/warden-setup.log" || return 1
-    warden_cli api create "$API_OPAQUE" --scopes "read write" --token-format opaque >>"$WORK/warden-setup.log" || return 1
+    mkdir -p "$WARDEN_DIR"
+    warden_cli api create "$API_ES256" --scopes "read write" --signing-alg ES256 >>"$WARDEN_DIR/setup.log" || return 1
+    warden_cli api create "$API_RS256" --scopes "read write" --signing-alg RS256 >>"$WARDEN_DIR/setup.log" || return 1
+    warden_cli api create "$API_OPAQUE" --scopes "read write" --token-format opaque >>"$WARDEN_DIR/setup.log" || return 1
     local basic pkjwt
     basic=$(warden_cli client create --name bench --auth-method client_secret_basic \
         --grant-type client_credentials --scope "read write" \
@@ -272,22 +296,24 @@ setup_warden() {
 # start_warden PORT: `warden serve` on the embedded SQLite default, pinned to the server CPU.
 start_warden() {
     local port=$1
-    (cd "$WORK/warden" && export RUST_LOG=${BENCH_WARDEN_LOG:-warn} && pinned "$SERVER_CPU" "$WARDEN_BIN" \
+    (cd "$WARDEN_DIR" && export RUST_LOG=${BENCH_WARDEN_LOG:-warn} && pinned "$SERVER_CPU" "$WARDEN_BIN" \
         --database sqlite://warden.db serve --listen "127.0.0.1:$port" --issuer "http://127.0.0.1:$port") \
-        >"$WORK/warden.log" 2>&1 &
+        >"$WARDEN_DIR/warden.log" 2>&1 &
     SERVER_PID=$!
     if ! wait_http "http://127.0.0.1:$port/healthz"; then
         log "warden did not become healthy; its log:"
-        tail -n 30 "$WORK/warden.log" >&2
+        tail -n 30 "$WARDEN_DIR/warden.log" >&2
         stop_server
         return 1
     fi
     log "warden listening on 127.0.0.1:$port (pid $SERVER_PID)"
 }
 
-# bench_warden PORT [RATE]: set up, start, smoke-check and measure Warden.
+# bench_warden PORT [RATE]: set up, start, smoke-check and measure Warden, on a fresh database
+# in a directory of its own (one per round).
 bench_warden() {
     local port=$1 rate=${2:-}
+    WARDEN_DIR=$(mktemp -d "$WORK/warden.XXXXXX")
     local url=http://127.0.0.1:$port
     setup_warden || {
         log "warden setup through the CLI failed"
@@ -325,7 +351,7 @@ bench_peer() {
     (cd "$BENCH_DIR/peer" && export NODE_ENV=production && pinned "$SERVER_CPU" node server.mjs --port "$port" \
         --client-jwks "$WORK/client-jwks.json" --basic-client-id "$PEER_BASIC_ID" --basic-client-secret "$secret" \
         --pkjwt-client-id "$PEER_PKJWT_ID" --api-es256 "$API_ES256" --api-rs256 "$API_RS256" \
-        --api-opaque "$API_OPAQUE") >"$WORK/peer.log" 2>&1 &
+        --api-opaque "$API_OPAQUE") >>"$WORK/peer.log" 2>&1 &
     SERVER_PID=$!
     if ! wait_http "$url/.well-known/openid-configuration"; then
         log "oidc-provider did not start; its log:"

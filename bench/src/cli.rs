@@ -175,8 +175,9 @@ pub(crate) struct RunArgs {
     /// How many opaque tokens the introspect scenario obtains and cycles through.
     #[arg(long, default_value_t = 1000)]
     pub(crate) tokens: usize,
-    /// How many assertions cc-pkjwt signs before the clock starts (default: 400000, or enough
-    /// for --rate over warm-up and window). If they run out, the rest are signed inline.
+    /// How many assertions cc-pkjwt signs before the clock starts (default: enough for 35000/s,
+    /// at most 400000, or for --rate, over warm-up and window). If they run out, the rest are
+    /// signed inline.
     #[arg(long)]
     pub(crate) assertions: Option<usize>,
     /// Upper bound on requests sent in the whole run, warm-up included.

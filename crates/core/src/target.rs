@@ -22,9 +22,13 @@ pub fn resolve_api(
     audiences: &[String],
 ) -> Result<(Arc<Api>, Scope), OAuthError> {
     for resource in resources {
-        warden_types::ApiIdentifier::parse(resource).map_err(|e| {
-            OAuthError::invalid_target(format!("resource parameter is invalid: {e}"))
-        })?;
+        // A registered identifier was validated when it was created; only strings that name
+        // no API need parsing, to say precisely why they are refused.
+        if registry.api(resource).is_none() {
+            warden_types::ApiIdentifier::parse(resource).map_err(|e| {
+                OAuthError::invalid_target(format!("resource parameter is invalid: {e}"))
+            })?;
+        }
     }
     let mut named: Vec<&str> = resources
         .iter()

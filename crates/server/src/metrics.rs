@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 struct HttpLabels {
     route: &'static str,
     method: &'static str,
-    status: String,
+    status: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -30,6 +30,28 @@ struct IssuedLabels {
 struct RefusedLabels {
     grant_type: &'static str,
     reason: &'static str,
+}
+
+/// Status codes as static labels (no allocation per request); rare ones share a label.
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        413 => "413",
+        500 => "500",
+        503 => "503",
+        s if s < 300 => "2xx",
+        s if s < 400 => "3xx",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    }
 }
 
 /// The server's metrics.
@@ -120,7 +142,7 @@ impl Metrics {
             .get_or_create(&HttpLabels {
                 route,
                 method,
-                status: status.to_string(),
+                status: status_label(status),
             })
             .inc();
         self.latency

@@ -20,6 +20,7 @@
 //! Every SQL string is a literal, so sqlx prepares each statement once per connection and
 //! reuses it.
 
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,7 +29,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, mpsc, oneshot};
 use warden_core::model::{
     Api, AuditEvent, Client, InitialAccessToken, KeyState, OpaqueTokenRecord, StoredKey,
 };
@@ -54,6 +55,8 @@ pub struct SqliteStore {
     /// `query_only` connections for reads. The same single connection as `write` for an
     /// in-memory database, which has no WAL to let readers run beside a writer.
     read: Arc<Connections>,
+    /// Queue of the group-committing `jti` writer (see [`record_jti_batch`]).
+    jtis: mpsc::Sender<JtiClaim>,
 }
 
 impl SqliteStore {
@@ -79,6 +82,7 @@ impl SqliteStore {
             migrate::run_sqlite(&mut conn).await?;
             let only = Arc::new(Connections::new(vec![conn])?);
             return Ok(Self {
+                jtis: spawn_jti_writer(only.clone()),
                 write: only.clone(),
                 read: only,
             });
@@ -96,10 +100,93 @@ impl SqliteStore {
                     .map_err(db_error)?,
             );
         }
+        let write = Arc::new(Connections::new(vec![writer])?);
         Ok(Self {
-            write: Arc::new(Connections::new(vec![writer])?),
+            jtis: spawn_jti_writer(write.clone()),
+            write,
             read: Arc::new(Connections::new(readers)?),
         })
+    }
+}
+
+/// One `record_assertion_jti` call waiting for the group commit.
+#[derive(Debug)]
+struct JtiClaim {
+    client_id: String,
+    jti: String,
+    expires_at: UnixTime,
+    now: UnixTime,
+    reply: oneshot::Sender<StoreResult<bool>>,
+}
+
+/// Claims written per statement (3 parameters each).
+const JTI_BATCH: usize = 256;
+
+/// Starts the task that writes `jti` claims in batches; it ends when the store is dropped.
+fn spawn_jti_writer(write: Arc<Connections>) -> mpsc::Sender<JtiClaim> {
+    let (tx, mut rx) = mpsc::channel::<JtiClaim>(4 * JTI_BATCH);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(JTI_BATCH);
+        while rx.recv_many(&mut batch, JTI_BATCH).await > 0 {
+            record_jti_batch(&write, &mut batch).await;
+        }
+    });
+    tx
+}
+
+/// Records a batch of claims in one statement and answers each: a new (client, jti) is
+/// inserted; an existing one is overwritten only if it has expired; a live one is left alone,
+/// which is the replay. `RETURNING` names the rows that were written, i.e. the fresh claims.
+/// The single statement keeps the check atomic across processes; a pair repeated inside the
+/// batch is a replay of its first occurrence.
+async fn record_jti_batch(write: &Connections, batch: &mut Vec<JtiClaim>) {
+    let mut first: HashSet<(&str, &str)> = HashSet::with_capacity(batch.len());
+    let unique: Vec<usize> = (0..batch.len())
+        .filter(|i| first.insert((batch[*i].client_id.as_str(), batch[*i].jti.as_str())))
+        .collect();
+    // The oldest `now` of the batch decides what has expired: at worst a claim that expired
+    // within the last moment is refused once more, never the other way round.
+    let now = batch.iter().map(|c| c.now).min().unwrap_or_default();
+    let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+        "INSERT INTO assertion_jtis (client_id, jti, expires_at) ",
+    );
+    insert.push_values(unique.iter().map(|i| &batch[*i]), |mut row, claim| {
+        row.push_bind(claim.client_id.as_str())
+            .push_bind(claim.jti.as_str())
+            .push_bind(claim.expires_at);
+    });
+    insert
+        .push(
+            " ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE assertion_jtis.expires_at <= ",
+        )
+        .push_bind(now)
+        .push(" RETURNING client_id, jti");
+    let written = {
+        let mut conn = write.acquire().await;
+        insert.build().fetch_all(&mut *conn).await
+    };
+    let fresh: Result<HashSet<(String, String)>, String> = match written {
+        Ok(rows) => rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    sqlx::Row::try_get::<String, _>(row, 0).map_err(|e| e.to_string())?,
+                    sqlx::Row::try_get::<String, _>(row, 1).map_err(|e| e.to_string())?,
+                ))
+            })
+            .collect(),
+        Err(e) => Err(e.to_string()),
+    };
+    let unique: HashSet<usize> = unique.into_iter().collect();
+    for (i, claim) in batch.drain(..).enumerate() {
+        let answer = match &fresh {
+            Ok(fresh) => Ok(unique.contains(&i)
+                && fresh.contains(&(claim.client_id.clone(), claim.jti.clone()))),
+            Err(e) => Err(StoreError::Backend(e.clone())),
+        };
+        // The caller may have gone (request cancelled); nothing to do then.
+        let _ = claim.reply.send(answer);
     }
 }
 
@@ -535,23 +622,24 @@ impl Store for SqliteStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        // One statement, so atomic across processes: a new (client, jti) is inserted; an
-        // existing one is overwritten only if it has expired; a live one is left alone and
-        // no row changes, which is the replay.
-        let changed = sqlx::query(
-            "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at
-             WHERE assertion_jtis.expires_at <= $4",
-        )
-        .bind(client_id)
-        .bind(jti)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&mut *self.write.acquire().await)
-        .await
-        .map_err(db_error)?
-        .rows_affected();
-        Ok(changed == 1)
+        // Group commit: concurrent claims are written together by one task (see
+        // `record_jti_batch`), so a burst of private_key_jwt requests costs one statement
+        // and one WAL append instead of one each.
+        let (reply, answer) = oneshot::channel();
+        let claim = JtiClaim {
+            client_id: client_id.to_owned(),
+            jti: jti.to_owned(),
+            expires_at,
+            now,
+            reply,
+        };
+        self.jtis
+            .send(claim)
+            .await
+            .map_err(|_| StoreError::Backend("the jti writer has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the jti writer has stopped".to_owned()))?
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {

@@ -20,7 +20,7 @@
 //! Every SQL string is a literal, so sqlx prepares each statement once per connection and
 //! reuses it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,6 +57,8 @@ pub struct SqliteStore {
     read: Arc<Connections>,
     /// Queue of the group-committing `jti` writer (see [`record_jti_batch`]).
     jtis: mpsc::Sender<JtiClaim>,
+    /// Queue of the batching opaque-token reader (see [`read_opaque_batch`]).
+    opaque_reads: mpsc::Sender<OpaqueLookup>,
 }
 
 impl SqliteStore {
@@ -83,6 +85,7 @@ impl SqliteStore {
             let only = Arc::new(Connections::new(vec![conn])?);
             return Ok(Self {
                 jtis: spawn_jti_writer(only.clone()),
+                opaque_reads: spawn_opaque_reader(only.clone()),
                 write: only.clone(),
                 read: only,
             });
@@ -101,10 +104,12 @@ impl SqliteStore {
             );
         }
         let write = Arc::new(Connections::new(vec![writer])?);
+        let read = Arc::new(Connections::new(readers)?);
         Ok(Self {
             jtis: spawn_jti_writer(write.clone()),
+            opaque_reads: spawn_opaque_reader(read.clone()),
             write,
-            read: Arc::new(Connections::new(readers)?),
+            read,
         })
     }
 }
@@ -187,6 +192,73 @@ async fn record_jti_batch(write: &Connections, batch: &mut Vec<JtiClaim>) {
         };
         // The caller may have gone (request cancelled); nothing to do then.
         let _ = claim.reply.send(answer);
+    }
+}
+
+/// One `opaque_token` call waiting for the batched read.
+#[derive(Debug)]
+struct OpaqueLookup {
+    token_hash: String,
+    reply: oneshot::Sender<StoreResult<Option<OpaqueTokenRecord>>>,
+}
+
+/// Tokens looked up per query.
+const OPAQUE_BATCH: usize = 128;
+
+/// Starts the task that looks opaque tokens up in batches; it ends when the store is dropped.
+fn spawn_opaque_reader(read: Arc<Connections>) -> mpsc::Sender<OpaqueLookup> {
+    let (tx, mut rx) = mpsc::channel::<OpaqueLookup>(4 * OPAQUE_BATCH);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(OPAQUE_BATCH);
+        while rx.recv_many(&mut batch, OPAQUE_BATCH).await > 0 {
+            read_opaque_batch(&read, &mut batch).await;
+        }
+    });
+    tx
+}
+
+/// Reads every token of the batch with one `IN (...)` query and answers each caller. Each
+/// query is a fresh read transaction, so a revocation committed before the lookup was queued
+/// is always seen.
+async fn read_opaque_batch(read: &Connections, batch: &mut Vec<OpaqueLookup>) {
+    let mut select = sqlx::QueryBuilder::<Sqlite>::new(
+        "SELECT token_hash, jti, client_id, sub, aud, scope, iat, exp, revoked, extra \
+         FROM opaque_tokens WHERE token_hash IN (",
+    );
+    let mut list = select.separated(", ");
+    for lookup in batch.iter() {
+        list.push_bind(lookup.token_hash.as_str());
+    }
+    list.push_unseparated(")");
+    let rows = {
+        let mut conn = read.acquire().await;
+        select.build().fetch_all(&mut *conn).await
+    };
+    let mut found: HashMap<String, StoreResult<OpaqueTokenRecord>> = HashMap::new();
+    let failure = match rows {
+        Ok(rows) => {
+            for row in &rows {
+                let record = codec::opaque_token(row);
+                let key = match &record {
+                    Ok(r) => r.token_hash.clone(),
+                    Err(_) => sqlx::Row::try_get::<String, _>(row, 0).unwrap_or_default(),
+                };
+                found.insert(key, record);
+            }
+            None
+        }
+        Err(e) => Some(e.to_string()),
+    };
+    for lookup in batch.drain(..) {
+        let answer = match &failure {
+            Some(e) => Err(StoreError::Backend(e.clone())),
+            None => match found.get(&lookup.token_hash) {
+                None => Ok(None),
+                Some(Ok(record)) => Ok(Some(record.clone())),
+                Some(Err(_)) => Err(StoreError::Corrupt("opaque token row".to_owned())),
+            },
+        };
+        let _ = lookup.reply.send(answer);
     }
 }
 
@@ -692,16 +764,20 @@ impl Store for SqliteStore {
     }
 
     async fn opaque_token(&self, token_hash: &str) -> StoreResult<Option<OpaqueTokenRecord>> {
-        sqlx::query(
-            "SELECT token_hash, jti, client_id, sub, aud, scope, iat, exp, revoked, extra
-             FROM opaque_tokens WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&mut *self.read.acquire().await)
-        .await
-        .map_err(db_error)?
-        .map(|row| codec::opaque_token(&row))
-        .transpose()
+        // Batched with concurrent lookups (see `read_opaque_batch`): introspection under load
+        // costs one query and one hop to SQLite's worker thread per batch, not per token.
+        let (reply, answer) = oneshot::channel();
+        let lookup = OpaqueLookup {
+            token_hash: token_hash.to_owned(),
+            reply,
+        };
+        self.opaque_reads
+            .send(lookup)
+            .await
+            .map_err(|_| StoreError::Backend("the opaque-token reader has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the opaque-token reader has stopped".to_owned()))?
     }
 
     async fn revoke_opaque_token(&self, token_hash: &str) -> StoreResult<bool> {

@@ -79,26 +79,47 @@ async fn resource_and_audience_naming_the_same_api(backend: Backend) {
 async fn resource_and_audience_naming_different_apis(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, secret) = two_api_client(&server).await;
-    token(&server, &id, &secret, &[("resource", API), ("audience", API2)])
-        .await
-        .assert_error(400, "invalid_target");
+    token(
+        &server,
+        &id,
+        &secret,
+        &[("resource", API), ("audience", API2)],
+    )
+    .await
+    .assert_error(400, "invalid_target");
 }
 
 async fn two_different_resources(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, secret) = two_api_client(&server).await;
-    token(&server, &id, &secret, &[("resource", API), ("resource", API2)])
-        .await
-        .assert_error(400, "invalid_target");
-    token(&server, &id, &secret, &[("audience", API), ("audience", API2)])
-        .await
-        .assert_error(400, "invalid_target");
+    token(
+        &server,
+        &id,
+        &secret,
+        &[("resource", API), ("resource", API2)],
+    )
+    .await
+    .assert_error(400, "invalid_target");
+    token(
+        &server,
+        &id,
+        &secret,
+        &[("audience", API), ("audience", API2)],
+    )
+    .await
+    .assert_error(400, "invalid_target");
 }
 
 async fn same_resource_twice_is_one_target(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, secret) = two_api_client(&server).await;
-    let t = access_token(&server, &id, &secret, &[("resource", API), ("resource", API)]).await;
+    let t = access_token(
+        &server,
+        &id,
+        &secret,
+        &[("resource", API), ("resource", API)],
+    )
+    .await;
     assert_eq!(jwt_part(&t, 1)["aud"], API);
 }
 
@@ -116,10 +137,15 @@ async fn several_granted_apis_and_none_named(backend: Backend) {
 async fn unknown_api_is_invalid_target(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, secret) = two_api_client(&server).await;
-    token(&server, &id, &secret, &[("resource", "https://unknown.example")])
-        .await
-        .assert_error(400, "invalid_target")
-        .assert_description("unknown API");
+    token(
+        &server,
+        &id,
+        &secret,
+        &[("resource", "https://unknown.example")],
+    )
+    .await
+    .assert_error(400, "invalid_target")
+    .assert_description("unknown API");
     token(&server, &id, &secret, &[("audience", "unknown")])
         .await
         .assert_error(400, "invalid_target");
@@ -159,12 +185,22 @@ async fn scopes_are_per_api(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, secret) = two_api_client(&server).await;
     // admin is granted on API2 only.
-    token(&server, &id, &secret, &[("resource", API), ("scope", "admin")])
-        .await
-        .assert_error(400, "invalid_scope");
-    token(&server, &id, &secret, &[("resource", API2), ("scope", "write")])
-        .await
-        .assert_error(400, "invalid_scope");
+    token(
+        &server,
+        &id,
+        &secret,
+        &[("resource", API), ("scope", "admin")],
+    )
+    .await
+    .assert_error(400, "invalid_scope");
+    token(
+        &server,
+        &id,
+        &secret,
+        &[("resource", API2), ("scope", "write")],
+    )
+    .await
+    .assert_error(400, "invalid_scope");
     let t = access_token(
         &server,
         &id,
@@ -199,9 +235,14 @@ async fn registered_scope_applies_to_every_api_defining_it(backend: Backend) {
     assert_eq!(jwt_part(&t, 1)["scope"], "read");
     let t = access_token(&server, &id, &secret, &[("resource", API2)]).await;
     assert_eq!(jwt_part(&t, 1)["scope"], "admin read");
-    token(&server, &id, &secret, &[("resource", API), ("scope", "write")])
-        .await
-        .assert_error(400, "invalid_scope");
+    token(
+        &server,
+        &id,
+        &secret,
+        &[("resource", API), ("scope", "write")],
+    )
+    .await
+    .assert_error(400, "invalid_scope");
     token(&server, &id, &secret, &[("resource", API3)])
         .await
         .assert_error(400, "invalid_target");

@@ -54,6 +54,14 @@ both!(
     two_methods_in_one_request,
     method_differs_from_registered,
     registered_signing_alg_is_enforced,
+    jwks_uri_unreachable_or_invalid_is_invalid_client,
+    credentials_in_the_query_string_are_ignored,
+    rotated_secret_replaces_the_old_one,
+    concurrent_replays_admit_exactly_one,
+);
+both_bug!(
+    other_authorization_scheme_gets_a_challenge,
+    "BUG: a failed authentication with an Authorization header of another scheme (Bearer, Digest) gets 401 invalid_client without WWW-Authenticate (RFC 6749 §5.2; request.rs documents basic_attempted for this case but only sets it for Basic)"
 );
 both_bug!(
     assertion_extreme_numeric_dates_never_500,
@@ -213,7 +221,11 @@ async fn private_key_jwt_jwks_uri_rotation_refetches_on_unknown_kid(backend: Bac
     server.clock.advance(61);
     let claims = assertion_claims(&id, &server.token_endpoint(), server.clock.now());
     assertion_token(&server, &new.sign(&claims), &[]).await.ok();
-    assert_eq!(keys.hits(), 2, "the unknown kid triggered exactly one refetch");
+    assert_eq!(
+        keys.hits(),
+        2,
+        "the unknown kid triggered exactly one refetch"
+    );
 
     // The old key is gone from the document: its assertions now fail.
     let claims = assertion_claims(&id, &server.token_endpoint(), server.clock.now());
@@ -314,7 +326,11 @@ async fn assertion_sub_is_another_client(backend: Backend) {
 
 async fn assertion_sub_is_unknown(backend: Backend) {
     let (server, key, _) = es256_client(backend).await;
-    let claims = assertion_claims("no-such-client", &server.token_endpoint(), server.clock.now());
+    let claims = assertion_claims(
+        "no-such-client",
+        &server.token_endpoint(),
+        server.clock.now(),
+    );
     refused(&server, &key, &claims).await;
     let mut claims = assertion_claims("x", &server.token_endpoint(), server.clock.now());
     claims.as_object_mut().unwrap().remove("sub");
@@ -467,13 +483,9 @@ async fn hmac_assertion_for_private_key_jwt_client(backend: Backend) {
     .assert_error(401, "invalid_client");
     // Algorithm confusion: the public key's JWK as HMAC secret.
     let public = serde_json::to_string(&key.jwk()).unwrap();
-    assertion_token(
-        &server,
-        &sign_hmac(&public, Algorithm::HS256, &claims),
-        &[],
-    )
-    .await
-    .assert_error(401, "invalid_client");
+    assertion_token(&server, &sign_hmac(&public, Algorithm::HS256, &claims), &[])
+        .await
+        .assert_error(401, "invalid_client");
 }
 
 async fn assertion_signed_with_wrong_key(backend: Backend) {
@@ -588,7 +600,12 @@ async fn assertion_extreme_numeric_dates_never_500(backend: Backend) {
     let mut claims = assertion_claims(&id, &server.token_endpoint(), now);
     claims["iat"] = json!(i64::MIN);
     let r = assertion_token(&server, &key.sign(&claims), &[]).await;
-    assert!(r.status == 200 || r.status == 401, "{}: {}", r.status, r.text);
+    assert!(
+        r.status == 200 || r.status == 401,
+        "{}: {}",
+        r.status,
+        r.text
+    );
 }
 
 // ---- failures of secret methods ---------------------------------------------------------------
@@ -831,4 +848,134 @@ async fn registered_signing_alg_is_enforced(backend: Backend) {
     assertion_token(&server, &sign_hmac(&secret, Algorithm::HS512, &claims), &[])
         .await
         .ok();
+}
+
+async fn jwks_uri_unreachable_or_invalid_is_invalid_client(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    jwt_api(&server, API, "read", SigningAlg::ES256).await;
+    let key = ClientKey::generate(SigningAlg::ES256, "k");
+    // A port nobody listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/jwks", l.local_addr().unwrap())
+    };
+    let mut new = new_client(TokenEndpointAuthMethod::PrivateKeyJwt, &[API]);
+    new.jwks_uri = Some(closed);
+    let id = server.client(new).await.client_id;
+    let claims = assertion_claims(&id, &server.token_endpoint(), server.clock.now());
+    assertion_token(&server, &key.sign(&claims), &[])
+        .await
+        .assert_error(401, "invalid_client");
+    // A key server answering with something that is not a JWK Set.
+    let keys = JwksServer::start(&key.jwks()).await;
+    keys.set_raw("<html>maintenance</html>");
+    let mut new = new_client(TokenEndpointAuthMethod::PrivateKeyJwt, &[API]);
+    new.jwks_uri = Some(keys.url.clone());
+    let id = server.client(new).await.client_id;
+    let claims = assertion_claims(&id, &server.token_endpoint(), server.clock.now());
+    assertion_token(&server, &key.sign(&claims), &[])
+        .await
+        .assert_error(401, "invalid_client");
+    assert_eq!(keys.hits(), 1);
+}
+
+/// RFC 6749 §2.3.1: client credentials "MUST NOT be included in the request URI".
+async fn credentials_in_the_query_string_are_ignored(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, _) = api_and_client(&server).await;
+    let (id, secret) = server
+        .secret_client(TokenEndpointAuthMethod::ClientSecretPost, &[API], None)
+        .await;
+    let query = format!("/token?client_id={id}&client_secret={secret}");
+    post(
+        &server,
+        &query,
+        &[("grant_type", "client_credentials")],
+        None,
+    )
+    .await
+    .assert_error(401, "invalid_client");
+    let query =
+        format!("/token?grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    post(&server, &query, &[], None)
+        .await
+        .assert_error(400, "invalid_request");
+}
+
+async fn rotated_secret_replaces_the_old_one(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (id, old) = api_and_client(&server).await;
+    let (jid, jold) = secret_jwt_client(&server, &[API]).await;
+    let now = server.clock.now();
+    let new = server
+        .engine
+        .rotate_client_secret(&id, now)
+        .await
+        .unwrap()
+        .client_secret
+        .unwrap();
+    let jnew = server
+        .engine
+        .rotate_client_secret(&jid, now)
+        .await
+        .unwrap()
+        .client_secret
+        .unwrap();
+    server.engine.reload().await.unwrap();
+    token(&server, &id, &old, &[])
+        .await
+        .assert_error(401, "invalid_client");
+    token(&server, &id, &new, &[]).await.ok();
+    let claims = assertion_claims(&jid, &server.token_endpoint(), server.clock.now());
+    assertion_token(&server, &sign_hmac(&jold, Algorithm::HS256, &claims), &[])
+        .await
+        .assert_error(401, "invalid_client");
+    let claims = assertion_claims(&jid, &server.token_endpoint(), server.clock.now());
+    assertion_token(&server, &sign_hmac(&jnew, Algorithm::HS256, &claims), &[])
+        .await
+        .ok();
+}
+
+/// RFC 6749 §5.2: when "the client attempted to authenticate via the "Authorization" request
+/// header field, the authorization server MUST respond with an HTTP 401 (Unauthorized) status
+/// code and include the WWW-Authenticate response header field".
+async fn other_authorization_scheme_gets_a_challenge(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    api_and_client(&server).await;
+    for header in ["Bearer some-token", "Digest username=\"x\""] {
+        let resp = server
+            .http
+            .post(server.url("/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", header)
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .unwrap();
+        let r = crate::support::reply(resp).await;
+        r.assert_error(401, "invalid_client");
+        assert!(
+            r.header("www-authenticate").is_some(),
+            "{header}: 401 without WWW-Authenticate"
+        );
+    }
+}
+
+/// The jti check is atomic: the same assertion sent ten times at once is accepted once.
+async fn concurrent_replays_admit_exactly_one(backend: Backend) {
+    let (server, key, id) = es256_client(backend).await;
+    let claims = assertion_claims(&id, &server.token_endpoint(), server.clock.now());
+    let assertion = key.sign(&claims);
+    let requests = (0..10).map(|_| assertion_token(&server, &assertion, &[]));
+    let replies = crate::support::join_all(requests).await;
+    let ok = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != 200) {
+        r.assert_error(401, "invalid_client");
+    }
 }

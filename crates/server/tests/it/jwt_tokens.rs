@@ -6,8 +6,8 @@ use warden_testkit::{Backend, TestServer};
 use warden_types::{SigningAlg, TokenFormat};
 
 use crate::support::{
-    API, access_token, api_with_lifetime, basic_client, jwt_alg, jwt_api, jwt_part,
-    published_kids, verify_jwt,
+    API, access_token, api_with_lifetime, basic_client, jwt_alg, jwt_api, jwt_part, published_kids,
+    verify_jwt,
 };
 
 both!(
@@ -47,7 +47,11 @@ async fn access_token_for(backend: Backend, alg: SigningAlg) {
 
     // Claims: RFC 9068 §2.2.
     assert_eq!(claims["iss"], server.issuer.as_str());
-    assert_eq!(claims["sub"], id.as_str(), "client credentials: sub is the client");
+    assert_eq!(
+        claims["sub"],
+        id.as_str(),
+        "client credentials: sub is the client"
+    );
     assert_eq!(claims["client_id"], id.as_str());
     assert_eq!(claims["aud"], API, "aud is the API identifier, as a string");
     assert_eq!(claims["scope"], "read write");

@@ -54,7 +54,11 @@ impl Reply {
     /// Asserts a 200 and returns self.
     #[track_caller]
     pub(crate) fn ok(&self) -> &Self {
-        assert_eq!(self.status, 200, "expected 200, got {}: {}", self.status, self.text);
+        assert_eq!(
+            self.status, 200,
+            "expected 200, got {}: {}",
+            self.status, self.text
+        );
         self
     }
 
@@ -81,7 +85,12 @@ impl Reply {
             "content-type of an error: {:?}",
             self.header("content-type")
         );
-        assert_eq!(self.header("cache-control"), Some("no-store"), "{}", self.text);
+        assert_eq!(
+            self.header("cache-control"),
+            Some("no-store"),
+            "{}",
+            self.text
+        );
         self
     }
 
@@ -160,7 +169,6 @@ pub(crate) async fn token(
 }
 
 /// A client-credentials access token (asserts success).
-#[track_caller]
 pub(crate) async fn access_token(
     server: &TestServer,
     id: &str,
@@ -223,6 +231,35 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Runs futures concurrently on the current task and collects their outputs in order.
+pub(crate) async fn join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if outputs[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => outputs[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.unwrap()).collect()
 }
 
 // ---- setup -----------------------------------------------------------------------------------
@@ -505,7 +542,11 @@ pub(crate) async fn published_kids(server: &TestServer) -> BTreeSet<String> {
 /// Verifies an access token with `jsonwebtoken` against the key `/jwks` publishes under its
 /// `kid`, with `iss` = the server's issuer and `aud` = `audience` required; returns the header
 /// and the claims.
-pub(crate) async fn verify_jwt(server: &TestServer, token: &str, audience: &str) -> (Header, Value) {
+pub(crate) async fn verify_jwt(
+    server: &TestServer,
+    token: &str,
+    audience: &str,
+) -> (Header, Value) {
     let header = jsonwebtoken::decode_header(token).expect("JWT header");
     let kid = header.kid.clone().expect("kid in the header");
     let set: jsonwebtoken::jwk::JwkSet =
@@ -567,6 +608,11 @@ impl JwksServer {
     /// Serves `set` from now on (the client rotated its keys).
     pub(crate) fn set(&self, set: &JwkSet) {
         *self.body.lock().unwrap() = serde_json::to_string(set).unwrap();
+    }
+
+    /// Serves `text` verbatim (a broken key server).
+    pub(crate) fn set_raw(&self, text: &str) {
+        *self.body.lock().unwrap() = text.to_owned();
     }
 
     /// How many times the document was fetched.
@@ -700,4 +746,53 @@ fn dechunk(mut input: &[u8]) -> Vec<u8> {
         input = input.get(size + 2..).unwrap_or_default();
     }
     out
+}
+
+// ---- the warden binary -----------------------------------------------------------------------
+
+/// What a `warden` command printed and how it exited.
+#[derive(Debug)]
+pub(crate) struct CliOutput {
+    pub(crate) success: bool,
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl CliOutput {
+    /// Asserts success and parses stdout as JSON.
+    #[track_caller]
+    pub(crate) fn json(&self) -> Value {
+        assert!(self.success, "warden failed: {self:?}");
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+}
+
+/// The real `warden` binary, with no `WARDEN_*` variable inherited from the test process.
+pub(crate) fn warden_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_warden"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("WARDEN_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Runs `warden args...` with extra environment variables and waits for it.
+pub(crate) fn run_warden(args: &[&str], envs: &[(&str, &str)]) -> CliOutput {
+    let mut cmd = warden_command();
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run warden");
+    CliOutput {
+        success: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }

@@ -27,6 +27,10 @@ both!(
     content_type_with_charset_is_accepted,
     every_token_is_different,
 );
+both_bug!(
+    blank_scope_is_not_an_empty_grant,
+    "BUG: scope=' ' (only spaces) parses as an empty Scope and yields 200 with a token carrying no scope at all, instead of invalid_scope (RFC 6749 §3.3 grammar needs at least one scope-token) or the default scopes"
+);
 
 /// RFC 6749 §5.1: JSON with access_token, token_type, expires_in and (when it differs from the
 /// request, and Warden always sends it) scope; `Cache-Control: no-store`, `Pragma: no-cache`.
@@ -35,7 +39,11 @@ async fn basic_client_gets_a_token(backend: Backend) {
     let (id, secret) = api_and_client(&server).await;
     let r = token(&server, &id, &secret, &[]).await;
     r.ok();
-    assert!(r.body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        r.body["access_token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
     assert_eq!(r.body["token_type"], "Bearer");
     assert_eq!(r.body["expires_in"], 900);
     assert_eq!(r.body["scope"], "admin read write");
@@ -82,8 +90,13 @@ async fn requested_scope_subset_is_granted(backend: Backend) {
 
 async fn no_scope_means_every_granted_scope(backend: Backend) {
     let server = TestServer::start(backend).await;
-    crate::support::jwt_api(&server, API, "read write admin", warden_types::SigningAlg::ES256)
-        .await;
+    crate::support::jwt_api(
+        &server,
+        API,
+        "read write admin",
+        warden_types::SigningAlg::ES256,
+    )
+    .await;
     let (id, secret) = crate::support::basic_client(&server, &[API], Some("read write")).await;
     let r = token(&server, &id, &secret, &[]).await;
     assert_eq!(r.ok().body["scope"], "read write");
@@ -99,8 +112,13 @@ async fn empty_scope_parameter_is_treated_as_absent(backend: Backend) {
 
 async fn scope_not_granted_is_invalid_scope(backend: Backend) {
     let server = TestServer::start(backend).await;
-    crate::support::jwt_api(&server, API, "read write admin", warden_types::SigningAlg::ES256)
-        .await;
+    crate::support::jwt_api(
+        &server,
+        API,
+        "read write admin",
+        warden_types::SigningAlg::ES256,
+    )
+    .await;
     let (id, secret) = crate::support::basic_client(&server, &[API], Some("read")).await;
     token(&server, &id, &secret, &[("scope", "admin")])
         .await
@@ -134,10 +152,15 @@ async fn malformed_scope_is_invalid_scope(backend: Backend) {
 async fn missing_grant_type_is_invalid_request(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, secret) = api_and_client(&server).await;
-    post(&server, "/token", &[("scope", "read")], Some((&id, &secret)))
-        .await
-        .assert_error(400, "invalid_request")
-        .assert_description("grant_type is required");
+    post(
+        &server,
+        "/token",
+        &[("scope", "read")],
+        Some((&id, &secret)),
+    )
+    .await
+    .assert_error(400, "invalid_request")
+    .assert_description("grant_type is required");
     // Also without any client authentication.
     post(&server, "/token", &[], None)
         .await
@@ -147,7 +170,12 @@ async fn missing_grant_type_is_invalid_request(backend: Backend) {
 async fn unknown_grant_type_is_unsupported_grant_type(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, secret) = api_and_client(&server).await;
-    for grant in ["password", "implicit", "urn:example:custom", "CLIENT_CREDENTIALS"] {
+    for grant in [
+        "password",
+        "implicit",
+        "urn:example:custom",
+        "CLIENT_CREDENTIALS",
+    ] {
         post(
             &server,
             "/token",
@@ -196,10 +224,15 @@ async fn repeated_parameter_is_invalid_request(backend: Backend) {
     .await;
     r.assert_error(400, "invalid_request")
         .assert_description("parameter 'grant_type' is repeated");
-    token(&server, &id, &secret, &[("scope", "read"), ("scope", "write")])
-        .await
-        .assert_error(400, "invalid_request")
-        .assert_description("parameter 'scope' is repeated");
+    token(
+        &server,
+        &id,
+        &secret,
+        &[("scope", "read"), ("scope", "write")],
+    )
+    .await
+    .assert_error(400, "invalid_request")
+    .assert_description("parameter 'scope' is repeated");
     // A repeated secret is named, never echoed.
     let r = post(
         &server,
@@ -297,4 +330,22 @@ async fn every_token_is_different(backend: Backend) {
         crate::support::jwt_part(&a, 1)["jti"],
         crate::support::jwt_part(&b, 1)["jti"]
     );
+}
+
+/// RFC 6749 §3.3: `scope = scope-token *( SP scope-token )`. A value of only spaces is not a
+/// scope; it must not produce a token with no scope at all.
+async fn blank_scope_is_not_an_empty_grant(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (id, secret) = api_and_client(&server).await;
+    for blank in [" ", "   "] {
+        let r = token(&server, &id, &secret, &[("scope", blank)]).await;
+        let refused = r.status == 400 && r.error() == "invalid_scope";
+        let defaulted = r.status == 200 && r.body["scope"] == "admin read write";
+        assert!(
+            refused || defaulted,
+            "scope {blank:?}: {} {}",
+            r.status,
+            r.text
+        );
+    }
 }

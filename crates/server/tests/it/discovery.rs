@@ -1,0 +1,246 @@
+//! Authorization server metadata (RFC 8414) and OpenID Provider metadata: the issuer exactly as
+//! configured, the endpoints, and only what is implemented.
+
+use serde_json::{Value, json};
+use warden_core::clock::Clock;
+use warden_testkit::{Backend, Options, TestServer};
+use warden_types::SigningAlg;
+
+use crate::support::{
+    API, API2, ClientKey, access_token, api_and_client, assertion_claims, assertion_token, get,
+    jwt_api, jwt_part, private_key_client,
+};
+
+both!(
+    oauth_authorization_server_document,
+    openid_configuration_document,
+    advertised_endpoints_work,
+    scopes_supported_lists_api_scopes,
+    issuer_with_a_path_is_kept_exactly,
+    issuer_with_a_trailing_slash_is_kept_exactly,
+);
+both_bug!(
+    issuer_with_a_path_has_rfc8414_well_known_url,
+    "BUG: with an issuer that has a path ({base}/tenant), GET /.well-known/oauth-authorization-server/tenant (RFC 8414 §3.1 path insertion) is 404; only the path-less well-known URL is served"
+);
+
+const METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+];
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("array expected: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The members both documents share.
+fn check_common(server: &TestServer, doc: &Value) {
+    let issuer = server.issuer.as_str();
+    assert_eq!(doc["issuer"], issuer);
+    assert_eq!(doc["token_endpoint"], format!("{issuer}/token"));
+    assert_eq!(doc["jwks_uri"], format!("{issuer}/jwks"));
+    assert_eq!(
+        doc["introspection_endpoint"],
+        format!("{issuer}/introspect")
+    );
+    assert_eq!(doc["revocation_endpoint"], format!("{issuer}/revoke"));
+    assert_eq!(doc["registration_endpoint"], format!("{issuer}/register"));
+    assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
+    for member in [
+        "token_endpoint_auth_methods_supported",
+        "introspection_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_methods_supported",
+    ] {
+        assert_eq!(strings(&doc[member]), METHODS, "{member}");
+    }
+    for member in [
+        "token_endpoint_auth_signing_alg_values_supported",
+        "introspection_endpoint_auth_signing_alg_values_supported",
+        "revocation_endpoint_auth_signing_alg_values_supported",
+    ] {
+        let algs = strings(&doc[member]);
+        for alg in [
+            "RS256", "PS256", "ES256", "EdDSA", "HS256", "HS384", "HS512",
+        ] {
+            assert!(algs.iter().any(|a| a == alg), "{member} lacks {alg}");
+        }
+        // RFC 8414 §2: "The value "none" MUST NOT be used."
+        assert!(!algs.iter().any(|a| a.eq_ignore_ascii_case("none")));
+    }
+    let mut signing = strings(&doc["access_token_signing_alg_values_supported"]);
+    signing.sort();
+    assert_eq!(signing, ["ES256", "EdDSA", "PS256", "RS256"]);
+    // No authorization endpoint exists yet, so none is advertised.
+    assert!(doc.get("authorization_endpoint").is_none(), "{doc}");
+    assert!(
+        doc.get("response_types_supported")
+            .is_none_or(|v| v.as_array().is_some_and(|a| a.is_empty())),
+        "{doc}"
+    );
+    assert!(doc.get("code_challenge_methods_supported").is_none());
+}
+
+async fn oauth_authorization_server_document(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let r = get(&server, "/.well-known/oauth-authorization-server").await;
+    r.ok();
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("application/json"))
+    );
+    assert!(
+        r.header("cache-control")
+            .is_some_and(|c| c.contains("max-age="))
+    );
+    check_common(&server, &r.body);
+}
+
+async fn openid_configuration_document(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let r = get(&server, "/.well-known/openid-configuration").await;
+    r.ok();
+    check_common(&server, &r.body);
+    assert_eq!(r.body["subject_types_supported"], json!(["public"]));
+}
+
+/// Every advertised URL is served (by a GET or POST, as appropriate).
+async fn advertised_endpoints_work(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (id, secret) = api_and_client(&server).await;
+    let doc = get(&server, "/.well-known/oauth-authorization-server")
+        .await
+        .body;
+    let jwks = server
+        .http
+        .get(doc["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), 200);
+    let t = crate::support::reply(
+        server
+            .http
+            .post(doc["token_endpoint"].as_str().unwrap())
+            .header("authorization", warden_testkit::basic_header(&id, &secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let token = t.ok().body["access_token"].as_str().unwrap().to_owned();
+    for member in ["introspection_endpoint", "revocation_endpoint"] {
+        let resp = server
+            .http
+            .post(doc[member].as_str().unwrap())
+            .header("authorization", warden_testkit::basic_header(&id, &secret))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{member}");
+    }
+    let resp = server
+        .http
+        .post(doc["registration_endpoint"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "registration needs a token, but exists");
+}
+
+async fn scopes_supported_lists_api_scopes(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    jwt_api(&server, API, "read write", SigningAlg::ES256).await;
+    jwt_api(&server, API2, "read admin", SigningAlg::ES256).await;
+    let doc = get(&server, "/.well-known/oauth-authorization-server")
+        .await
+        .body;
+    assert_eq!(
+        strings(&doc["scopes_supported"]),
+        ["admin", "read", "write"]
+    );
+}
+
+/// DESIGN.md: "--issuer is used exactly as given"; RFC 8414 §2 allows a path component.
+async fn issuer_with_a_path_is_kept_exactly(backend: Backend) {
+    let server = TestServer::start_with(
+        backend,
+        Options {
+            issuer: Some(String::from("{base}/tenant")),
+            ..Options::default()
+        },
+    )
+    .await;
+    let expected = format!("{}/tenant", server.base_url);
+    assert_eq!(server.issuer, expected);
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let doc = get(&server, path).await.body;
+        assert_eq!(doc["issuer"], expected.as_str());
+        assert_eq!(doc["token_endpoint"], format!("{expected}/token"));
+        assert_eq!(doc["jwks_uri"], format!("{expected}/jwks"));
+    }
+    // Tokens carry it as iss; assertions may name it (or the token endpoint under it) as aud.
+    let (id, secret) = api_and_client(&server).await;
+    let t = access_token(&server, &id, &secret, &[]).await;
+    assert_eq!(jwt_part(&t, 1)["iss"], expected.as_str());
+    let key = ClientKey::generate(SigningAlg::ES256, "k");
+    let cid = private_key_client(&server, &key, &[API]).await;
+    for aud in [expected.clone(), format!("{expected}/token")] {
+        let claims = assertion_claims(&cid, &aud, server.clock.now());
+        assertion_token(&server, &key.sign(&claims), &[]).await.ok();
+    }
+    // The issuer without its path is another issuer.
+    let claims = assertion_claims(&cid, &server.base_url, server.clock.now());
+    assertion_token(&server, &key.sign(&claims), &[])
+        .await
+        .assert_error(401, "invalid_client");
+}
+
+/// A trailing slash is neither added nor removed, and endpoints do not get a double slash.
+async fn issuer_with_a_trailing_slash_is_kept_exactly(backend: Backend) {
+    let server = TestServer::start_with(
+        backend,
+        Options {
+            issuer: Some(String::from("{base}/")),
+            ..Options::default()
+        },
+    )
+    .await;
+    let expected = format!("{}/", server.base_url);
+    let doc = get(&server, "/.well-known/oauth-authorization-server")
+        .await
+        .body;
+    assert_eq!(doc["issuer"], expected.as_str());
+    assert_eq!(doc["token_endpoint"], format!("{}/token", server.base_url));
+    let (id, secret) = api_and_client(&server).await;
+    let t = access_token(&server, &id, &secret, &[]).await;
+    assert_eq!(jwt_part(&t, 1)["iss"], expected.as_str());
+}
+
+/// RFC 8414 §3.1: for an issuer with a path, the metadata URL inserts the well-known suffix
+/// between host and path: `https://host/.well-known/oauth-authorization-server/tenant`.
+async fn issuer_with_a_path_has_rfc8414_well_known_url(backend: Backend) {
+    let server = TestServer::start_with(
+        backend,
+        Options {
+            issuer: Some(String::from("{base}/tenant")),
+            ..Options::default()
+        },
+    )
+    .await;
+    let r = get(&server, "/.well-known/oauth-authorization-server/tenant").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["issuer"], server.issuer.as_str());
+}

@@ -12,7 +12,7 @@ use crate::client_auth::jwks::{ClientKeyCache, JwksFetcher};
 use crate::config::EngineConfig;
 use crate::error::OAuthError;
 use crate::keys::{self, KeyAction, KeyError, KeyRing, RotationPolicy};
-use crate::model::{AuditEvent, MAX_ACCESS_TOKEN_LIFETIME};
+use crate::model::{AuditEvent, KeyState, MAX_ACCESS_TOKEN_LIFETIME};
 use crate::registry::Registry;
 use crate::secrets::SecretHasher;
 use crate::store::{Store, StoreError};
@@ -199,7 +199,24 @@ impl Engine {
                 done.push(action);
             }
         }
-        let removed = self.store.remove_expired_signing_keys(now).await?;
+        let mut retired = 0;
+        let stored = self.store.signing_keys().await?;
+        for alg in self.config.signing_algs.clone() {
+            for (kid, state) in keys::duplicates(&stored, alg) {
+                let remove_after = match state {
+                    KeyState::Published => now,
+                    _ => now + policy.retire_grace,
+                };
+                if self
+                    .store
+                    .retire_signing_key(kid.as_str(), state, now, remove_after)
+                    .await?
+                {
+                    retired += 1;
+                }
+            }
+        }
+        let removed = self.store.remove_expired_signing_keys(now).await? + retired;
         if !done.is_empty() || removed > 0 {
             self.reload().await?;
         }

@@ -211,6 +211,31 @@ pub fn plan(
     }
 }
 
+/// Keys of `alg` that must not stay in their state: every active key but the one that signs
+/// (latest activation, then kid — the choice [`KeyRing::load`] makes), and every published key
+/// but the newest. Two instances bootstrapping or creating a successor at the same moment
+/// leave such duplicates; they are retired (the extra active ones after the usual grace, since
+/// they may have signed tokens; the extra published ones at once, since they signed nothing).
+pub fn duplicates(keys: &[StoredKey], alg: SigningAlg) -> Vec<(Kid, KeyState)> {
+    let of_alg = || keys.iter().filter(move |k| k.alg == alg);
+    let chosen_active = of_alg()
+        .filter(|k| k.state == KeyState::Active)
+        .max_by_key(|k| (k.activated_at, k.kid.as_str().to_owned()))
+        .map(|k| k.kid.clone());
+    let chosen_next = of_alg()
+        .filter(|k| k.state == KeyState::Published)
+        .max_by_key(|k| (k.created_at, k.kid.as_str().to_owned()))
+        .map(|k| k.kid.clone());
+    of_alg()
+        .filter(|k| match k.state {
+            KeyState::Active => Some(&k.kid) != chosen_active.as_ref(),
+            KeyState::Published => Some(&k.kid) != chosen_next.as_ref(),
+            KeyState::Retired => false,
+        })
+        .map(|k| (k.kid.clone(), k.state))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +317,24 @@ mod tests {
         );
         // Forced rotation does not wait.
         assert!(plan(&keys, SigningAlg::ES256, 960, &POLICY, true).is_some());
+    }
+
+    #[test]
+    fn duplicates_after_a_bootstrap_race() {
+        let keys = [
+            key("a", KeyState::Active, 0, Some(5)),
+            key("b", KeyState::Active, 0, Some(6)),
+            key("c", KeyState::Published, 7, None),
+            key("d", KeyState::Published, 8, None),
+        ];
+        assert_eq!(
+            duplicates(&keys, SigningAlg::ES256),
+            vec![
+                (Kid::new("a"), KeyState::Active),
+                (Kid::new("c"), KeyState::Published)
+            ]
+        );
+        assert!(duplicates(&keys[1..2], SigningAlg::ES256).is_empty());
     }
 
     #[test]

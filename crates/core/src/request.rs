@@ -77,8 +77,8 @@ pub struct PresentedCredentials {
     pub assertion_type: Option<String>,
     /// `client_assertion` form parameter.
     pub assertion: Option<SecretString>,
-    /// Whether an `Authorization` header with another scheme was sent (ignored, but a Basic
-    /// challenge is still owed if authentication fails).
+    /// Whether an `Authorization` header was sent (any scheme; a non-Basic one is ignored, but
+    /// a Basic challenge is still owed if authentication fails).
     pub basic_attempted: bool,
 }
 
@@ -93,9 +93,11 @@ impl PresentedCredentials {
             ..Default::default()
         };
         if let Some(header) = authorization {
+            // RFC 6749 §5.2: a client that used the Authorization header in any form is owed a
+            // challenge if it fails; Basic is the scheme we accept there.
+            presented.basic_attempted = true;
             let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
             if scheme.eq_ignore_ascii_case("basic") {
-                presented.basic_attempted = true;
                 presented.basic = Some(parse_basic(rest.trim())?);
             }
         }

@@ -12,7 +12,9 @@
 use async_trait::async_trait;
 use warden_types::UnixTime;
 
-use crate::model::{Api, AuditEvent, Client, InitialAccessToken, OpaqueTokenRecord, StoredKey};
+use crate::model::{
+    Api, AuditEvent, Client, InitialAccessToken, KeyState, OpaqueTokenRecord, StoredKey,
+};
 
 /// A storage failure. Protocol code maps every variant but `Conflict` to `server_error`.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +78,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         next_kid: &str,
         previous_kid: Option<&str>,
+        now: UnixTime,
+        remove_after: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Retires a key that is still in state `from` (retired_at = now, remove_after), e.g. a
+    /// duplicate left by two instances bootstrapping at once. A compare-and-set: false, and no
+    /// change, if the key has meanwhile left `from`.
+    async fn retire_signing_key(
+        &self,
+        kid: &str,
+        from: KeyState,
         now: UnixTime,
         remove_after: UnixTime,
     ) -> StoreResult<bool>;

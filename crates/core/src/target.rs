@@ -77,6 +77,10 @@ pub fn resolve_scope(requested: Option<&str>, granted: &Scope) -> Result<Scope, 
     };
     let requested =
         Scope::parse(raw).map_err(|_| OAuthError::invalid_scope("scope is malformed"))?;
+    // RFC 6749 §3.3: a scope is one or more scope-tokens; blanks alone are not a scope.
+    if requested.is_empty() {
+        return Err(OAuthError::invalid_scope("scope is malformed"));
+    }
     let missing = requested.difference(granted);
     if let Some(first) = missing.iter().next() {
         let shown: String = first.chars().take(64).collect();

@@ -12,6 +12,27 @@ use crate::cli::{Cli, ServeArgs};
 use crate::duration::parse_duration;
 
 /// The TOML file. Unknown keys are errors, so a typo is reported rather than ignored.
+/// A duration in the file: `"15m"` or a number of seconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum DurationValue {
+    Seconds(i64),
+    Text(String),
+}
+
+impl DurationValue {
+    fn text(self) -> String {
+        match self {
+            Self::Seconds(n) => n.to_string(),
+            Self::Text(t) => t,
+        }
+    }
+}
+
+fn duration_text(value: &Option<DurationValue>) -> Option<String> {
+    value.clone().map(DurationValue::text)
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -21,8 +42,8 @@ pub struct FileConfig {
     master_key_file: Option<PathBuf>,
     log_format: Option<String>,
     log_level: Option<String>,
-    clock_skew: Option<String>,
-    request_timeout: Option<String>,
+    clock_skew: Option<DurationValue>,
+    request_timeout: Option<DurationValue>,
     request_body_limit: Option<usize>,
     #[serde(default)]
     keys: KeysSection,
@@ -33,9 +54,9 @@ pub struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeysSection {
-    rotation_interval: Option<String>,
+    rotation_interval: Option<DurationValue>,
     algorithms: Option<Vec<String>>,
-    jwks_max_age: Option<String>,
+    jwks_max_age: Option<DurationValue>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,13 +142,7 @@ impl Settings {
         let mut problems = Vec::new();
         let file = match &cli.config {
             None => FileConfig::default(),
-            Some(path) => match load_file(path) {
-                Ok(f) => f,
-                Err(e) => {
-                    problems.push(e);
-                    FileConfig::default()
-                }
-            },
+            Some(path) => load_file(path, &mut problems),
         };
 
         let database = pick(cli.database.clone(), None, file.database.clone())
@@ -213,25 +228,25 @@ impl Settings {
         let clock_skew = duration(
             "clock_skew",
             "WARDEN_CLOCK_SKEW",
-            file.clock_skew.clone(),
+            duration_text(&file.clock_skew),
             30,
         );
         let request_timeout = duration(
             "request_timeout",
             "WARDEN_REQUEST_TIMEOUT",
-            file.request_timeout.clone(),
+            duration_text(&file.request_timeout),
             10,
         );
         let key_rotation_interval = duration(
             "keys.rotation_interval",
             "WARDEN_KEY_ROTATION_INTERVAL",
-            file.keys.rotation_interval.clone(),
+            duration_text(&file.keys.rotation_interval),
             30 * 86_400,
         );
         let jwks_max_age = duration(
             "keys.jwks_max_age",
             "WARDEN_JWKS_MAX_AGE",
-            file.keys.jwks_max_age.clone(),
+            duration_text(&file.keys.jwks_max_age),
             300,
         );
         if clock_skew > 300 {
@@ -362,10 +377,84 @@ impl Settings {
     }
 }
 
-fn load_file(path: &Path) -> Result<FileConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("config file {}: {e}", path.display()))?;
-    toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+/// Keys the file may hold, per table ("" is the top level).
+const KNOWN_KEYS: [(&str, &[&str]); 3] = [
+    (
+        "",
+        &[
+            "database",
+            "listen",
+            "issuer",
+            "master_key_file",
+            "log_format",
+            "log_level",
+            "clock_skew",
+            "request_timeout",
+            "request_body_limit",
+            "keys",
+            "registration",
+        ],
+    ),
+    ("keys", &["rotation_interval", "algorithms", "jwks_max_age"]),
+    ("registration", &["enabled", "require_initial_access_token"]),
+];
+
+/// Reads the file. Unknown keys are reported (all of them) and then dropped, so the values
+/// that are known are still checked in the same run.
+fn load_file(path: &Path, problems: &mut Vec<String>) -> FileConfig {
+    let shown = path.display();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(format!("config file {shown}: {e}"));
+            return FileConfig::default();
+        }
+    };
+    let mut table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(format!("config file {shown}: {e}"));
+            return FileConfig::default();
+        }
+    };
+    for (section, known) in KNOWN_KEYS {
+        let target = if section.is_empty() {
+            Some(&mut table)
+        } else {
+            match table.get_mut(section) {
+                Some(toml::Value::Table(t)) => Some(t),
+                Some(_) => {
+                    problems.push(format!("config file {shown}: [{section}] must be a table"));
+                    table.remove(section);
+                    None
+                }
+                None => None,
+            }
+        };
+        if let Some(target) = target {
+            let unknown: Vec<String> = target
+                .keys()
+                .filter(|k| !known.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            for key in unknown {
+                let name = if section.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{section}.{key}")
+                };
+                problems.push(format!("config file {shown}: unknown key '{name}'"));
+                target.remove(&key);
+            }
+        }
+    }
+    match table.try_into() {
+        Ok(file) => file,
+        Err(e) => {
+            problems.push(format!("config file {shown}: {e}"));
+            FileConfig::default()
+        }
+    }
 }
 
 /// Default master-key location: beside the SQLite file, or `warden-master.key` in the working

@@ -27,8 +27,15 @@ pub fn load(source: &MasterKeySource) -> Result<MasterKey, String> {
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && *create => {
                 let key = MasterKey::generate();
-                write_new(path, &key.to_base64())
+                let created = publish_new(path, &key.to_base64())
                     .map_err(|e| format!("creating master key file {}: {e}", path.display()))?;
+                if !created {
+                    // Another process created it first: its key is the key.
+                    return load(&MasterKeySource::File {
+                        path: path.clone(),
+                        create: false,
+                    });
+                }
                 tracing::warn!(
                     path = %path.display(),
                     "created a new master key file; back it up, and in production set WARDEN_MASTER_KEY instead"
@@ -40,7 +47,23 @@ pub fn load(source: &MasterKeySource) -> Result<MasterKey, String> {
     }
 }
 
-fn write_new(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+/// Publishes a new key file atomically: written in full to a private temporary file, then
+/// hard-linked into place, which fails if the file exists. So concurrent first runs agree on
+/// one key and nobody ever reads a half-written file. Returns false if another process won.
+fn publish_new(path: &std::path::Path, contents: &str) -> std::io::Result<bool> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let suffix: String = warden_jose::random_bytes::<8>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| String::from("master.key"));
+    let temp = dir.join(format!(".{file_name}.{suffix}.tmp"));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -48,13 +71,17 @@ fn write_new(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = match options.open(path) {
-        Ok(f) => f,
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    file.write_all(contents.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()
+    let result = (|| {
+        let mut file = options.open(&temp)?;
+        file.write_all(contents.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        match std::fs::hard_link(&temp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    })();
+    let _ = std::fs::remove_file(&temp);
+    result
 }

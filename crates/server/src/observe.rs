@@ -16,23 +16,35 @@ use crate::state::AppState;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Every route, as a bounded metrics label. Routes nested under an issuer path end with one
+/// of these, so they share its label.
+const ROUTES: [&str; 12] = [
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/register/{client_id}",
+    "/introspect",
+    "/register",
+    "/healthz",
+    "/metrics",
+    "/readyz",
+    "/revoke",
+    "/token",
+    "/jwks",
+    "/",
+];
+
 fn route_label(path: Option<&str>) -> &'static str {
-    match path {
-        Some("/token") => "/token",
-        Some("/introspect") => "/introspect",
-        Some("/revoke") => "/revoke",
-        Some("/jwks") => "/jwks",
-        Some("/register") => "/register",
-        Some("/register/{client_id}") => "/register/{client_id}",
-        Some("/.well-known/openid-configuration") => "/.well-known/openid-configuration",
-        Some("/.well-known/oauth-authorization-server") => {
-            "/.well-known/oauth-authorization-server"
-        }
-        Some("/healthz") => "/healthz",
-        Some("/readyz") => "/readyz",
-        Some("/metrics") => "/metrics",
-        _ => "other",
+    let Some(path) = path else {
+        return "other";
+    };
+    if path.starts_with("/.well-known/oauth-authorization-server") {
+        return ROUTES[0];
     }
+    ROUTES[..ROUTES.len() - 1]
+        .iter()
+        .find(|r| path.ends_with(*r))
+        .copied()
+        .unwrap_or("other")
 }
 
 fn method_label(method: &Method) -> &'static str {

@@ -16,10 +16,8 @@ use crate::http_error::HttpError;
 use crate::observe;
 use crate::state::AppState;
 
-/// The application router.
-pub fn router(state: Arc<AppState>) -> Router {
-    let body_limit = state.settings.request_body_limit;
-    let timeout = Duration::from_secs(state.settings.request_timeout);
+/// The endpoints, without layers (mounted at the root, and under the issuer's path).
+fn endpoints() -> Router<Arc<AppState>> {
     Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -40,10 +38,36 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .put(register::update)
                 .delete(register::delete),
         )
+}
+
+/// The path component of the issuer, if it has one (`https://auth.example.com/tenant` →
+/// `/tenant`).
+pub fn issuer_path(issuer: &str) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    let path = url.path().trim_end_matches('/');
+    (!path.is_empty()).then(|| path.to_owned())
+}
+
+/// The application router.
+pub fn router(state: Arc<AppState>) -> Router {
+    let body_limit = state.settings.request_body_limit;
+    let timeout = Duration::from_secs(state.settings.request_timeout);
+    let mut app = endpoints()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .fallback(not_found)
+        .route("/metrics", get(health::metrics));
+    if let Some(path) = issuer_path(&state.engine.config().issuer) {
+        // An issuer with a path: RFC 8414 §3 inserts the well-known segment between host and
+        // path, and the advertised endpoints (issuer + /token, ...) are served as well, so a
+        // path issuer works with or without a prefix-stripping proxy in front.
+        app = app
+            .route(
+                &format!("/.well-known/oauth-authorization-server{path}"),
+                get(discovery::oauth_authorization_server),
+            )
+            .nest(&path, endpoints());
+    }
+    app.fallback(not_found)
         // Innermost first: the body limit applies in the extractors (so an oversized body is
         // a JSON 413 from `extract`), the timeout and panic guard wrap the handler, and
         // `observe` wraps everything so every response is counted, logged and JSON.

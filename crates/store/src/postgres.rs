@@ -426,6 +426,36 @@ impl Store for PostgresStore {
         Ok(true)
     }
 
+    async fn retire_signing_key(
+        &self,
+        kid: &str,
+        from: KeyState,
+        now: UnixTime,
+        remove_after: UnixTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let retired = sqlx::query(
+            "UPDATE signing_keys SET state = $2, retired_at = $3, remove_after = $4
+             WHERE kid = $1 AND state = $5 AND state <> $2",
+        )
+        .bind(kid)
+        .bind(KeyState::Retired.as_str())
+        .bind(now)
+        .bind(remove_after)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        if retired != 1 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        bump_registry_version(&mut tx).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
     async fn remove_expired_signing_keys(&self, now: UnixTime) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let removed =

@@ -244,10 +244,11 @@ impl Engine {
         let Some(exp) = numeric(&claims.exp)? else {
             return Err(bad("assertion has no exp"));
         };
-        if exp + cfg.clock_skew <= now {
+        // Saturating arithmetic: the values are attacker-chosen and may be i64::MAX or MIN.
+        if exp.saturating_add(cfg.clock_skew) <= now {
             return Err(bad("assertion has expired"));
         }
-        if exp - now > cfg.max_assertion_lifetime + cfg.clock_skew {
+        if exp.saturating_sub(now) > cfg.max_assertion_lifetime + cfg.clock_skew {
             return Err(bad("assertion expires too far in the future"));
         }
         // RFC 7523 §3 (5): "The authorization server MUST reject a JWT that is not valid at
@@ -261,10 +262,10 @@ impl Engine {
         // that is unreasonably far in the past." We reject iat in the future, and an
         // assertion whose total lifetime exceeds the bound.
         if let Some(iat) = numeric(&claims.iat)? {
-            if iat > now + cfg.clock_skew {
+            if iat > now.saturating_add(cfg.clock_skew) {
                 return Err(bad("assertion was issued in the future"));
             }
-            if exp - iat > cfg.max_assertion_lifetime + cfg.clock_skew {
+            if exp.saturating_sub(iat) > cfg.max_assertion_lifetime + cfg.clock_skew {
                 return Err(bad("assertion lifetime is too long"));
             }
         }
@@ -279,7 +280,7 @@ impl Engine {
         }
         let fresh = self
             .store
-            .record_assertion_jti(client_id, jti, exp + cfg.clock_skew, now)
+            .record_assertion_jti(client_id, jti, exp.saturating_add(cfg.clock_skew), now)
             .await?;
         if !fresh {
             return Err(bad("assertion jti has already been used"));

@@ -19,10 +19,7 @@ both!(
     issuer_with_a_path_is_kept_exactly,
     issuer_with_a_trailing_slash_is_kept_exactly,
 );
-both_bug!(
-    issuer_with_a_path_has_rfc8414_well_known_url,
-    "BUG: with an issuer that has a path ({base}/tenant), GET /.well-known/oauth-authorization-server/tenant (RFC 8414 §3.1 path insertion) is 404; only the path-less well-known URL is served"
-);
+both!(issuer_with_a_path_has_rfc8414_well_known_url);
 
 const METHODS: [&str; 4] = [
     "client_secret_basic",

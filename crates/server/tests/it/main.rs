@@ -5,9 +5,6 @@
 //! nothing and run in any order. Issued JWTs are verified with `jsonwebtoken`, a second JOSE
 //! implementation, against the keys the server publishes at `/jwks`; client assertions are
 //! signed with it too.
-//!
-//! Tests marked `#[ignore = "BUG: ..."]` describe behaviour the RFCs or the issue require and
-//! the server does not have yet; run them with `--ignored`.
 
 // Test code: a failed expectation is a test failure, so unwrap/expect/panic are the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -16,28 +13,6 @@
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         $( warden_testkit::on_both_backends!($name, super::$name); )*
-    };
-}
-
-/// Like `both!`, for a test that documents a bug: both variants are `#[ignore]`d with the
-/// one-line description of the bug.
-macro_rules! both_bug {
-    ($name:ident, $reason:literal) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn sqlite() {
-                super::$name(warden_testkit::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn postgres() {
-                if let Some(backend) = warden_testkit::Backend::postgres() {
-                    super::$name(backend).await;
-                }
-            }
-        }
     };
 }
 

@@ -27,10 +27,7 @@ both!(
     content_type_with_charset_is_accepted,
     every_token_is_different,
 );
-both_bug!(
-    blank_scope_is_not_an_empty_grant,
-    "BUG: scope=' ' (only spaces) parses as an empty Scope and yields 200 with a token carrying no scope at all, instead of invalid_scope (RFC 6749 §3.3 grammar needs at least one scope-token) or the default scopes"
-);
+both!(blank_scope_is_not_an_empty_grant);
 
 /// RFC 6749 §5.1: JSON with access_token, token_type, expires_in and (when it differs from the
 /// request, and Warden always sends it) scope; `Cache-Control: no-store`, `Pragma: no-cache`.

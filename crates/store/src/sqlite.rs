@@ -129,11 +129,29 @@ const JTI_BATCH: usize = 256;
 
 /// Starts the task that writes `jti` claims in batches; it ends when the store is dropped.
 fn spawn_jti_writer(write: Arc<Connections>) -> mpsc::Sender<JtiClaim> {
-    let (tx, mut rx) = mpsc::channel::<JtiClaim>(4 * JTI_BATCH);
+    spawn_batcher(JTI_BATCH, move |mut batch| {
+        let write = write.clone();
+        async move { record_jti_batch(&write, &mut batch).await }
+    })
+}
+
+/// Starts a task that takes whatever requests are queued (up to `size`) and hands them to
+/// `handle` as one batch: one request when idle, many under load. It ends when every sender
+/// is gone.
+fn spawn_batcher<T, F, Fut>(size: usize, mut handle: F) -> mpsc::Sender<T>
+where
+    T: Send + 'static,
+    F: FnMut(Vec<T>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let (tx, mut rx) = mpsc::channel::<T>(4 * size);
     tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(JTI_BATCH);
-        while rx.recv_many(&mut batch, JTI_BATCH).await > 0 {
-            record_jti_batch(&write, &mut batch).await;
+        loop {
+            let mut batch = Vec::with_capacity(size);
+            if rx.recv_many(&mut batch, size).await == 0 {
+                break;
+            }
+            handle(batch).await;
         }
     });
     tx
@@ -207,14 +225,10 @@ const OPAQUE_BATCH: usize = 128;
 
 /// Starts the task that looks opaque tokens up in batches; it ends when the store is dropped.
 fn spawn_opaque_reader(read: Arc<Connections>) -> mpsc::Sender<OpaqueLookup> {
-    let (tx, mut rx) = mpsc::channel::<OpaqueLookup>(4 * OPAQUE_BATCH);
-    tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(OPAQUE_BATCH);
-        while rx.recv_many(&mut batch, OPAQUE_BATCH).await > 0 {
-            read_opaque_batch(&read, &mut batch).await;
-        }
-    });
-    tx
+    spawn_batcher(OPAQUE_BATCH, move |mut batch| {
+        let read = read.clone();
+        async move { read_opaque_batch(&read, &mut batch).await }
+    })
 }
 
 /// Reads every token of the batch with one `IN (...)` query and answers each caller. Each

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use warden_types::jwk::JwkSet;
 use warden_types::metadata::{ClientInformation, ClientMetadata};
 use warden_types::{
-    ApiIdentifier, GrantType, JwsAlgorithm, Scope, SigningAlg, TokenEndpointAuthMethod,
-    TokenFormat, UnixTime,
+    ApiIdentifier, JwsAlgorithm, Scope, SigningAlg, TokenEndpointAuthMethod, TokenFormat, UnixTime,
 };
 
 use crate::engine::Engine;
@@ -299,9 +298,4 @@ impl Engine {
         self.store.insert_initial_access_token(&record).await?;
         Ok(token.expose().to_owned())
     }
-}
-
-/// Whether a grant type string names something this server can register.
-pub fn known_grant(value: &str) -> bool {
-    !matches!(GrantType::parse(value), GrantType::Other(_))
 }

@@ -260,11 +260,6 @@ impl Engine {
             OAuthError::server_error()
         })
     }
-
-    /// The keyed hasher for client secrets.
-    pub fn secret_hasher(&self) -> &SecretHasher {
-        &self.hasher
-    }
 }
 
 async fn check_master_key(store: &dyn Store, master: &MasterKey) -> Result<(), EngineError> {

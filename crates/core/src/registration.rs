@@ -8,8 +8,7 @@ use warden_types::jwk::JwkSet;
 use warden_types::metadata::{ClientInformation, ClientMetadata};
 use warden_types::secret::constant_time_eq;
 use warden_types::{
-    ClientId, ErrorCode, GrantType, JwsAlgorithm, Scope, SecretString, TokenEndpointAuthMethod,
-    UnixTime,
+    ClientId, GrantType, JwsAlgorithm, Scope, SecretString, TokenEndpointAuthMethod, UnixTime,
 };
 
 use crate::engine::Engine;
@@ -267,9 +266,6 @@ pub fn parse_metadata(body: &[u8]) -> Result<ClientMetadata, OAuthError> {
         meta_err(format!("client metadata is malformed: {msg}"))
     })
 }
-
-/// A secret generated for a new client, shown once.
-pub struct NewSecret(pub SecretString);
 
 impl Engine {
     /// Builds a new client from validated metadata; returns it with its fresh secret.
@@ -573,16 +569,10 @@ impl Engine {
     }
 }
 
-/// Whether an error belongs to registration (used by the HTTP layer for status mapping).
-pub fn is_metadata_error(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::InvalidClientMetadata | ErrorCode::InvalidRedirectUri
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use warden_types::ErrorCode;
+
     use super::*;
 
     fn meta(json: &str) -> Result<ValidatedMetadata, OAuthError> {

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Scope;
 use crate::jwk::JwkSet;
-use crate::{GrantType, Scope, TokenEndpointAuthMethod};
 
 /// RFC 6749 §5.1 successful token response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,14 +198,4 @@ pub struct ClientInformation {
     /// Warden extension: scopes this client may obtain, per API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// Convenience: parse a grant type list.
-pub fn parse_grant_types(values: &[String]) -> Vec<GrantType> {
-    values.iter().map(|v| GrantType::parse(v)).collect()
-}
-
-/// Convenience: the wire names of a method list.
-pub fn method_names(methods: &[TokenEndpointAuthMethod]) -> Vec<String> {
-    methods.iter().map(|m| m.as_str().to_owned()).collect()
 }

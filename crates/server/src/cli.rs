@@ -53,7 +53,7 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "WARDEN_LISTEN")]
     pub listen: Option<String>,
-    /// Issuer URL, used exactly as given (default http://<listen>).
+    /// Issuer URL, used exactly as given (default http://LISTEN, the listen address).
     #[arg(long, env = "WARDEN_ISSUER")]
     pub issuer: Option<String>,
 }

@@ -38,6 +38,8 @@ pub struct EngineConfig {
     pub registration_requires_token: bool,
     /// Whether `/register` is served at all.
     pub registration_enabled: bool,
+    /// Audit events older than this are pruned; 0 keeps them forever.
+    pub audit_retention: i64,
 }
 
 /// Joins the issuer and an endpoint path without doubling or dropping a slash.
@@ -65,6 +67,7 @@ impl EngineConfig {
             signing_algs: SigningAlg::ALL.to_vec(),
             registration_requires_token: true,
             registration_enabled: true,
+            audit_retention: 90 * 86_400,
         }
     }
 }

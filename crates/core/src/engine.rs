@@ -224,8 +224,16 @@ impl Engine {
     }
 
     /// Deletes expired replay, revocation and token rows.
+    /// Audit events past the retention go too.
     pub async fn prune(&self, now: UnixTime) -> Result<u64, EngineError> {
-        Ok(self.store.prune_expired(now).await?)
+        let mut pruned = self.store.prune_expired(now).await?;
+        if self.config.audit_retention > 0 {
+            pruned += self
+                .store
+                .prune_audit_events(now - self.config.audit_retention)
+                .await?;
+        }
+        Ok(pruned)
     }
 
     /// Hands an event to the audit sink.

@@ -131,6 +131,8 @@ pub trait Store: Send + Sync + 'static {
     // ---- audit --------------------------------------------------------------------------
     /// Appends audit events (in one transaction).
     async fn append_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// Deletes audit events recorded before `before`; returns how many.
+    async fn prune_audit_events(&self, before: UnixTime) -> StoreResult<u64>;
     /// The most recent events, newest first.
     async fn audit_events(&self, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 

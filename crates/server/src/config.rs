@@ -45,6 +45,7 @@ pub struct FileConfig {
     clock_skew: Option<DurationValue>,
     request_timeout: Option<DurationValue>,
     request_body_limit: Option<usize>,
+    audit_retention: Option<DurationValue>,
     #[serde(default)]
     keys: KeysSection,
     #[serde(default)]
@@ -122,6 +123,8 @@ pub struct Settings {
     pub registration_enabled: bool,
     /// Whether `/register` needs an initial access token.
     pub registration_requires_token: bool,
+    /// Audit retention, seconds (0 = forever).
+    pub audit_retention: i64,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -249,6 +252,12 @@ impl Settings {
             duration_text(&file.keys.jwks_max_age),
             300,
         );
+        let audit_retention = duration(
+            "audit_retention",
+            "WARDEN_AUDIT_RETENTION",
+            duration_text(&file.audit_retention),
+            90 * 86_400,
+        );
         if clock_skew > 300 {
             problems.push(String::from("clock_skew: at most 5m"));
         }
@@ -360,6 +369,7 @@ impl Settings {
             jwks_max_age,
             registration_enabled,
             registration_requires_token,
+            audit_retention,
         })
     }
 
@@ -373,6 +383,7 @@ impl Settings {
         cfg.signing_algs = self.signing_algs.clone();
         cfg.registration_enabled = self.registration_enabled;
         cfg.registration_requires_token = self.registration_requires_token;
+        cfg.audit_retention = self.audit_retention;
         cfg
     }
 }
@@ -391,6 +402,7 @@ const KNOWN_KEYS: [(&str, &[&str]); 3] = [
             "clock_skew",
             "request_timeout",
             "request_body_limit",
+            "audit_retention",
             "keys",
             "registration",
         ],

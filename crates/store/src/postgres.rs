@@ -664,6 +664,15 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(db_error)
     }
 
+    async fn prune_audit_events(&self, before: UnixTime) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM audit_events WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected())
+    }
+
     async fn audit_events(&self, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         sqlx::query(
             "SELECT at, kind, actor, source, detail FROM audit_events

@@ -925,6 +925,15 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(db_error)
     }
 
+    async fn prune_audit_events(&self, before: UnixTime) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM audit_events WHERE at < $1")
+            .bind(before)
+            .execute(&mut *self.write.acquire().await)
+            .await
+            .map_err(db_error)?
+            .rows_affected())
+    }
+
     async fn audit_events(&self, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         sqlx::query(
             "SELECT at, kind, actor, source, detail FROM audit_events

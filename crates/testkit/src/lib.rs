@@ -169,6 +169,7 @@ impl TestServer {
             jwks_max_age: 300,
             registration_enabled: true,
             registration_requires_token: options.registration_requires_token,
+            audit_retention: 90 * 86_400,
         };
         let clock = TestClock::new(SystemClock.now());
         let (state, audit) = warden_server::state::build(settings, Arc::new(clock.clone()))

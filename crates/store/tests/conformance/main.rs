@@ -88,6 +88,7 @@ macro_rules! all_cases {
                 tokens::single_use_initial_access_token,
                 tokens::concurrent_single_use_one_winner,
                 misc::audit_append_and_list,
+                misc::audit_retention_prunes_old_events,
                 misc::settings_keep_first_value,
                 misc::prune_removes_only_expired_rows,
             ],

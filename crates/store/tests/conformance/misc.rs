@@ -7,6 +7,20 @@ use warden_core::store::Store;
 
 use crate::fixtures::{self, NOW};
 
+pub(crate) async fn audit_retention_prunes_old_events(store: Arc<dyn Store>) {
+    // More than one multi-row insert's worth, so the batching is exercised too.
+    let events: Vec<_> = (0..450)
+        .map(|i| fixtures::audit_event(NOW + i, "token_issued"))
+        .collect();
+    store.append_audit_events(&events).await.unwrap();
+    assert_eq!(store.audit_events(1000).await.unwrap().len(), 450);
+    assert_eq!(store.prune_audit_events(NOW + 100).await.unwrap(), 100);
+    let left = store.audit_events(1000).await.unwrap();
+    assert_eq!(left.len(), 350);
+    assert!(left.iter().all(|e| e.at >= NOW + 100));
+    assert_eq!(store.prune_audit_events(NOW).await.unwrap(), 0);
+}
+
 pub(crate) async fn audit_append_and_list(store: Arc<dyn Store>) {
     store.append_audit_events(&[]).await.unwrap();
     assert!(store.audit_events(10).await.unwrap().is_empty());

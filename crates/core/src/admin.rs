@@ -113,6 +113,19 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
+        // The admin CLI may run without the server's configuration: also check the keys the
+        // servers actually made. Once any key exists, the API's algorithm needs an active one.
+        let keys = self.store.signing_keys().await?;
+        if !keys.is_empty()
+            && !keys
+                .iter()
+                .any(|k| k.alg == api.signing_alg && k.state == crate::model::KeyState::Active)
+        {
+            return Err(AdminError::Invalid(format!(
+                "no active {} signing key: the server is not configured for this algorithm",
+                api.signing_alg
+            )));
+        }
         if !self.config.signing_algs.contains(&api.signing_alg) {
             return Err(AdminError::Invalid(format!(
                 "signing algorithm {} is not enabled on this server",

@@ -47,6 +47,9 @@ pub struct Engine {
     pub(crate) client_keys: ClientKeyCache,
     registry: RwLock<Arc<Registry>>,
     keys: RwLock<Arc<KeyRing>>,
+    /// Serialises reloads, so a slow reload that read older data can never install it over a
+    /// newer one (the registry and the key ring always come from the same read).
+    reload_lock: tokio::sync::Mutex<()>,
     audit: Arc<dyn AuditSink>,
 }
 
@@ -81,6 +84,7 @@ impl Engine {
             client_keys: ClientKeyCache::default(),
             registry: RwLock::new(Arc::new(Registry::default())),
             keys: RwLock::new(Arc::new(KeyRing::default())),
+            reload_lock: tokio::sync::Mutex::new(()),
             audit,
         };
         if create_keys {
@@ -115,6 +119,7 @@ impl Engine {
 
     /// Reloads the registry and keys unconditionally.
     pub async fn reload(&self) -> Result<(), EngineError> {
+        let _serial = self.reload_lock.lock().await;
         let version = self.store.registry_version().await?;
         let apis = self.store.apis().await?;
         let clients = self.store.clients().await?;
@@ -180,8 +185,11 @@ impl Engine {
                                 now + policy.retire_grace,
                             )
                             .await?;
+                        // One forced promotion per request, won or lost: if another
+                        // instance promoted first, the key it activated must not be retired
+                        // again at once by a second, freshly created key.
+                        forced = false;
                         if promoted {
-                            forced = false;
                             self.audit(AuditEvent {
                                 at: now,
                                 kind: String::from("key_rotated"),
@@ -237,7 +245,12 @@ impl Engine {
     }
 
     /// Hands an event to the audit sink.
-    pub fn audit(&self, event: AuditEvent) {
+    /// Free-text fields that came from a request (a claimed client id, a peer address) are
+    /// cleaned of control characters and bounded, so no audit row can be refused by the
+    /// database or forge a log line.
+    pub fn audit(&self, mut event: AuditEvent) {
+        event.actor = event.actor.map(|a| clean_text(&a));
+        event.source = event.source.map(|s| clean_text(&s));
         self.audit.record(event);
     }
 
@@ -268,6 +281,15 @@ impl Engine {
             OAuthError::server_error()
         })
     }
+}
+
+/// Replaces control characters (NUL included) and bounds the length.
+fn clean_text(value: &str) -> String {
+    value
+        .chars()
+        .take(256)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 async fn check_master_key(store: &dyn Store, master: &MasterKey) -> Result<(), EngineError> {

@@ -122,6 +122,10 @@ pub struct Client {
     /// Hash of the RFC 7592 registration access token, if registered dynamically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_token_hash: Option<String>,
+    /// The same token sealed with the master key, because RFC 7592 §3 requires it in every
+    /// read and update response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_token_sealed: Option<String>,
     /// Creation time.
     pub created_at: UnixTime,
     /// Last change.

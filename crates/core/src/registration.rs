@@ -20,6 +20,11 @@ use crate::secrets::{
     random_id, token_hash, well_formed,
 };
 
+/// Associated data that binds a sealed registration access token to its client.
+fn registration_token_aad(client_id: &str) -> String {
+    format!("registration_access_token:{client_id}")
+}
+
 /// Largest registration request body we parse.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 
@@ -296,6 +301,7 @@ impl Engine {
             serves_api: None,
             metadata: validated.metadata,
             registration_token_hash: None,
+            registration_token_sealed: None,
             created_at: now,
             updated_at: now,
         };
@@ -373,7 +379,7 @@ impl Engine {
         bearer: Option<&str>,
         now: UnixTime,
     ) -> Result<ClientInformation, OAuthError> {
-        let allowed_apis = if self.config.registration_requires_token {
+        let token = if self.config.registration_requires_token {
             let Some(token) = bearer else {
                 return Err(OAuthError::invalid_token(
                     "an initial access token is required",
@@ -384,20 +390,28 @@ impl Engine {
                     "the initial access token is invalid",
                 ));
             }
-            let Some(record) = self
-                .store
-                .use_initial_access_token(&token_hash(token), now)
-                .await?
-            else {
-                return Err(OAuthError::invalid_token(
-                    "the initial access token is invalid, expired or used",
-                ));
-            };
-            record.allowed_apis
+            Some(token)
         } else {
             None
         };
+        // Validate before the token is used, so a malformed request does not spend a
+        // single-use token.
         let validated = validate_metadata(parse_metadata(body)?)?;
+        let allowed_apis = match token {
+            Some(token) => {
+                let Some(record) = self
+                    .store
+                    .use_initial_access_token(&token_hash(token), now)
+                    .await?
+                else {
+                    return Err(OAuthError::invalid_token(
+                        "the initial access token is invalid, expired or used",
+                    ));
+                };
+                record.allowed_apis
+            }
+            None => None,
+        };
         let (mut client, secret) = self.build_client(validated, "", now)?;
         if client.name.is_empty() {
             client.name = client.client_id.as_str().to_owned();
@@ -405,6 +419,10 @@ impl Engine {
         client.allowed_apis = allowed_apis;
         let rat = generate_token(REGISTRATION_TOKEN_PREFIX);
         client.registration_token_hash = Some(token_hash(rat.expose()));
+        client.registration_token_sealed = Some(self.seal_client_secret(
+            &registration_token_aad(client.client_id.as_str()),
+            rat.expose(),
+        )?);
         self.store.insert_client(&client).await?;
         self.audit(AuditEvent {
             at: now,
@@ -441,6 +459,12 @@ impl Engine {
         if !well_formed(token, REGISTRATION_TOKEN_PREFIX) {
             return Err(invalid());
         }
+        // Client ids are short printable strings; anything else names no client and must not
+        // reach the database (PostgreSQL refuses NUL bytes in text).
+        if client_id.is_empty() || client_id.len() > 256 || client_id.chars().any(char::is_control)
+        {
+            return Err(invalid());
+        }
         // Read from the database, not the cache: management must see the latest state.
         let Some(client) = self.store.client(client_id).await? else {
             return Err(invalid());
@@ -461,7 +485,19 @@ impl Engine {
         bearer: Option<&str>,
     ) -> Result<ClientInformation, OAuthError> {
         let client = self.managed_client(client_id, bearer).await?;
-        Ok(self.client_information(&client))
+        let mut info = self.client_information(&client);
+        info.registration_access_token = self.registration_token(&client)?;
+        Ok(info)
+    }
+
+    /// The client's registration access token, opened from its sealed copy.
+    fn registration_token(&self, client: &Client) -> Result<Option<String>, OAuthError> {
+        let Some(sealed) = &client.registration_token_sealed else {
+            return Ok(None);
+        };
+        let token =
+            self.open_client_secret(&registration_token_aad(client.client_id.as_str()), sealed)?;
+        Ok(Some(String::from_utf8_lossy(&token).into_owned()))
     }
 
     /// RFC 7592 §2.2 update: the body replaces the metadata.
@@ -545,6 +581,7 @@ impl Engine {
         self.reload_quietly().await;
         let mut info = self.client_information(&client);
         info.client_secret = new_secret.map(|s| s.expose().to_owned());
+        info.registration_access_token = self.registration_token(&client)?;
         Ok(info)
     }
 

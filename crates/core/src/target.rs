@@ -142,6 +142,7 @@ mod tests {
             serves_api: None,
             metadata: Default::default(),
             registration_token_hash: None,
+            registration_token_sealed: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -78,6 +78,13 @@ async fn write(store: &Arc<dyn Store>, batch: &[AuditEvent]) {
         return;
     }
     if let Err(e) = store.append_audit_events(batch).await {
-        tracing::error!(error = %e, events = batch.len(), "writing audit events failed");
+        // One bad row must not cost the whole batch: retry the events one by one and drop
+        // only those that still fail.
+        tracing::error!(error = %e, events = batch.len(), "writing an audit batch failed; retrying one by one");
+        for event in batch {
+            if let Err(e) = store.append_audit_events(std::slice::from_ref(event)).await {
+                tracing::error!(error = %e, kind = %event.kind, "audit event dropped");
+            }
+        }
     }
 }

@@ -499,13 +499,33 @@ pub fn sqlite_path(database: &str) -> Option<PathBuf> {
 
 /// A database URL with any password removed, for messages.
 pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("****"));
-            u.to_string()
-        }
-        _ => raw.to_owned(),
+    let Ok(mut url) = url::Url::parse(raw) else {
+        // Not a URL: show only the scheme, never text that may hold a password.
+        return raw
+            .split(':')
+            .next()
+            .map(|s| format!("{s}:…"))
+            .unwrap_or_default();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("****"));
     }
+    // libpq-style URLs may also carry the password as a query parameter.
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") {
+                    "****".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -530,6 +550,10 @@ mod tests {
         assert_eq!(
             redact_url("postgres://u:secret@h/db"),
             "postgres://u:****@h/db"
+        );
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=secret"),
+            "postgres://h/db?user=u&password=****"
         );
     }
 }

@@ -8,6 +8,9 @@ use warden_types::jwk::JwkSet;
 
 /// Largest JWK Set document accepted.
 const MAX_BYTES: usize = 256 * 1024;
+/// Most keys accepted in a fetched set, as for `jwks` by value: an assertion without a `kid`
+/// is tried against every candidate key, so the set size bounds the work per request.
+const MAX_KEYS: usize = 20;
 
 /// A reqwest-based fetcher.
 pub struct HttpJwksFetcher {
@@ -47,6 +50,11 @@ impl JwksFetcher for HttpJwksFetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body).map_err(|e| format!("not a JWK Set: {e}"))
+        let set: JwkSet =
+            serde_json::from_slice(&body).map_err(|e| format!("not a JWK Set: {e}"))?;
+        if set.keys.len() > MAX_KEYS {
+            return Err(format!("JWK Set has more than {MAX_KEYS} keys"));
+        }
+        Ok(set)
     }
 }

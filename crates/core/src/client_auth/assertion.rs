@@ -275,8 +275,8 @@ impl Engine {
         let Some(jti) = claims.jti.as_deref() else {
             return Err(bad("assertion has no jti"));
         };
-        if jti.is_empty() || jti.len() > MAX_JTI_LEN {
-            return Err(bad("assertion jti is empty or too long"));
+        if jti.is_empty() || jti.len() > MAX_JTI_LEN || jti.chars().any(char::is_control) {
+            return Err(bad("assertion jti is empty, too long or not printable"));
         }
         let fresh = self
             .store

@@ -422,6 +422,9 @@ async fn assertion_jti_missing(backend: Backend) {
     refused(&server, &key, &claims).await;
     claims["jti"] = json!("x".repeat(300));
     refused(&server, &key, &claims).await;
+    // A NUL byte must be refused, not reach PostgreSQL (which refuses NUL in text).
+    claims["jti"] = json!("a\u{0}b");
+    refused(&server, &key, &claims).await;
 }
 
 async fn assertion_jti_replay_is_refused(backend: Backend) {

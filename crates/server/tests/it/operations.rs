@@ -22,6 +22,7 @@ both!(
     huge_and_repeated_parameters_are_4xx,
     hostile_headers_are_4xx,
     responses_carry_a_request_id,
+    audit_trail_survives_hostile_client_ids,
 );
 async fn healthz(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -473,4 +474,46 @@ async fn slow_body_gets_408_json(backend: Backend) {
     let text = String::from_utf8_lossy(&buf);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("\"error\":\"invalid_request\""), "{text}");
+}
+
+/// A claimed client id with a NUL byte is audited (cleaned), and does not make the database
+/// refuse the batch holding the other events (PostgreSQL refuses NUL in text).
+async fn audit_trail_survives_hostile_client_ids(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (id, secret) = api_and_client(&server).await;
+    let r = server
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "evil\u{0}\nid"),
+                ("client_secret", "x"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    access_token(&server, &id, &secret, &[]).await;
+    // The writer flushes every 100 ms or so.
+    let mut kinds = Vec::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let events = server.engine.store().audit_events(100).await.unwrap();
+        kinds = events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>();
+        if kinds.iter().any(|k| k == "token_issued")
+            && kinds.iter().any(|k| k == "client_auth_failed")
+        {
+            let failed = events
+                .iter()
+                .find(|e| e.kind == "client_auth_failed")
+                .unwrap();
+            let actor = failed.actor.clone().unwrap_or_default();
+            assert!(!actor.chars().any(char::is_control), "{actor:?}");
+            assert!(actor.starts_with("evil"), "{actor:?}");
+            let issued = events.iter().find(|e| e.kind == "token_issued").unwrap();
+            assert_eq!(issued.actor.as_deref(), Some(id.as_str()));
+            return;
+        }
+    }
+    panic!("audit events not written: {kinds:?}");
 }

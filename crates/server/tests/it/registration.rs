@@ -31,6 +31,8 @@ both!(
     read_registration,
     update_registration,
     delete_registration,
+    bad_metadata_does_not_spend_a_once_token,
+    client_id_with_a_nul_is_invalid_token,
 );
 
 /// A fresh reusable initial access token valid for an hour.
@@ -585,6 +587,8 @@ async fn read_registration(backend: Backend) {
         r.body.get("client_secret").is_none(),
         "the secret is shown once"
     );
+    // RFC 7592 §3: the response carries the (unchanged) registration access token.
+    assert_eq!(r.body["registration_access_token"], rat);
 
     // Wrong, missing, or another client's token.
     let other = register_ok(&server, &json!({})).await;
@@ -768,4 +772,35 @@ async fn private_key_jwt_client_registered_with_jwks_uri(backend: Backend) {
     let claims = assertion_claims(id, &server.token_endpoint(), server.clock.now());
     assertion_token(&server, &key.sign(&claims), &[]).await.ok();
     assert_eq!(keys.hits(), 1);
+}
+
+/// A malformed registration is refused before the initial access token is used, so a
+/// single-use token survives a client's mistake.
+async fn bad_metadata_does_not_spend_a_once_token(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let iat = server
+        .engine
+        .create_initial_access_token(3600, true, None, server.clock.now())
+        .await
+        .unwrap();
+    register(&server, &json!({"grant_types": ["password"]}), Some(&iat))
+        .await
+        .assert_error(400, "invalid_client_metadata");
+    assert_eq!(register(&server, &json!({}), Some(&iat)).await.status, 201);
+    register(&server, &json!({}), Some(&iat))
+        .await
+        .assert_error(401, "invalid_token");
+}
+
+/// A client id no client can have (a NUL byte) is refused as an invalid token, never a 500
+/// (PostgreSQL refuses NUL in text).
+async fn client_id_with_a_nul_is_invalid_token(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let b = register_ok(&server, &json!({})).await;
+    let rat = b["registration_access_token"].as_str().unwrap();
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        manage(&server, method, "%00", Some(rat), None)
+            .await
+            .assert_error(401, "invalid_token");
+    }
 }

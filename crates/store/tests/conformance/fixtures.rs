@@ -87,6 +87,7 @@ pub(crate) fn client(client_id: &str) -> Client {
             ..ClientMetadata::default()
         },
         registration_token_hash: Some("cmVnaXN0cmF0aW9u".to_owned()),
+        registration_token_sealed: None,
         created_at: NOW,
         updated_at: NOW,
     }

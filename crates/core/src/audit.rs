@@ -12,20 +12,19 @@ pub trait AuditSink: Send + Sync + 'static {
     fn record(&self, event: AuditEvent);
 }
 
-/// Keeps events in memory (tests).
+/// Keeps events in memory until the owner writes them (the admin CLI, tests).
 #[derive(Debug, Default)]
-pub struct MemoryAudit(pub Mutex<Vec<AuditEvent>>);
+pub struct MemoryAudit(Mutex<Vec<AuditEvent>>);
+
+impl MemoryAudit {
+    /// Takes the events recorded so far.
+    pub fn take(&self) -> Vec<AuditEvent> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
 
 impl AuditSink for MemoryAudit {
     fn record(&self, event: AuditEvent) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event);
     }
-}
-
-/// Drops events.
-#[derive(Debug, Default)]
-pub struct NoAudit;
-
-impl AuditSink for NoAudit {
-    fn record(&self, _event: AuditEvent) {}
 }

@@ -12,7 +12,7 @@ use crate::client_auth::jwks::{ClientKeyCache, JwksFetcher};
 use crate::config::EngineConfig;
 use crate::error::OAuthError;
 use crate::keys::{self, KeyAction, KeyError, KeyRing, RotationPolicy};
-use crate::model::{AuditEvent, KeyState, MAX_ACCESS_TOKEN_LIFETIME};
+use crate::model::{AuditEvent, KeyState};
 use crate::registry::Registry;
 use crate::secrets::SecretHasher;
 use crate::store::{Store, StoreError};
@@ -152,10 +152,7 @@ impl Engine {
         let policy = RotationPolicy {
             interval: self.config.key_rotation_interval,
             publish_lead: self.config.key_publish_lead,
-            retire_grace: RotationPolicy::retire_grace_for(
-                MAX_ACCESS_TOKEN_LIFETIME,
-                self.config.clock_skew,
-            ),
+            retire_grace: RotationPolicy::retire_grace(self.config.clock_skew),
         };
         let mut done = Vec::new();
         for alg in self.config.signing_algs.clone() {

@@ -151,9 +151,10 @@ pub struct RotationPolicy {
 }
 
 impl RotationPolicy {
-    /// The grace for retired keys when tokens live at most `longest_lifetime` seconds.
-    pub fn retire_grace_for(longest_lifetime: i64, skew: i64) -> i64 {
-        longest_lifetime.max(MAX_ACCESS_TOKEN_LIFETIME) + skew
+    /// The grace for retired keys: no API may issue tokens living longer than
+    /// [`MAX_ACCESS_TOKEN_LIFETIME`], plus the clock skew.
+    pub fn retire_grace(skew: i64) -> i64 {
+        MAX_ACCESS_TOKEN_LIFETIME + skew
     }
 }
 

@@ -45,13 +45,4 @@ impl Registry {
     pub fn apis(&self) -> impl Iterator<Item = &Arc<Api>> {
         self.apis.values()
     }
-
-    /// The longest access-token lifetime of any API (bounds how long a retired key stays).
-    pub fn longest_token_lifetime(&self) -> i64 {
-        self.apis
-            .values()
-            .map(|a| a.token_lifetime)
-            .max()
-            .unwrap_or(0)
-    }
 }

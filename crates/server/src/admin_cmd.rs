@@ -6,9 +6,9 @@ use std::sync::Arc;
 use serde_json::json;
 use warden_core::Engine;
 use warden_core::admin::{AdminError, NewApi, NewClient};
-use warden_core::audit::AuditSink;
+use warden_core::audit::MemoryAudit;
 use warden_core::clock::Clock;
-use warden_core::model::{Api, AuditEvent, StoredKey};
+use warden_core::model::{Api, StoredKey};
 use warden_types::jwk::JwkSet;
 use warden_types::{JwsAlgorithm, Scope, SigningAlg, TokenEndpointAuthMethod, TokenFormat};
 
@@ -16,15 +16,6 @@ use crate::cli::{ApiCommand, AuditCommand, ClientCommand, KeysCommand, Registrat
 use crate::config::Settings;
 use crate::duration::parse_duration;
 use crate::state::open_engine;
-
-/// Audit events of admin commands are written before the command exits.
-struct DirectAudit(std::sync::Mutex<Vec<AuditEvent>>);
-
-impl AuditSink for DirectAudit {
-    fn record(&self, event: AuditEvent) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event);
-    }
-}
 
 /// A command's failure, printed on stderr.
 pub type CmdResult = Result<serde_json::Value, String>;
@@ -44,10 +35,11 @@ where
     F: FnOnce(Arc<Engine>, i64) -> Fut,
     Fut: std::future::Future<Output = CmdResult>,
 {
-    let audit = Arc::new(DirectAudit(std::sync::Mutex::new(Vec::new())));
+    // Audit events of admin commands are collected and written before the command exits.
+    let audit = Arc::new(MemoryAudit::default());
     let engine = Arc::new(open_engine(settings, &clock, audit.clone(), create_keys).await?);
     let result = f(engine.clone(), clock.now()).await;
-    let events = std::mem::take(&mut *audit.0.lock().unwrap_or_else(|p| p.into_inner()));
+    let events = audit.take();
     if !events.is_empty()
         && let Err(e) = engine.store().append_audit_events(&events).await
     {

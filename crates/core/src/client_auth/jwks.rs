@@ -19,17 +19,6 @@ pub trait JwksFetcher: Send + Sync + 'static {
     async fn fetch(&self, uri: &str) -> Result<JwkSet, String>;
 }
 
-/// A fetcher for deployments or tests with no network: every fetch fails.
-#[derive(Debug, Default)]
-pub struct NoFetch;
-
-#[async_trait]
-impl JwksFetcher for NoFetch {
-    async fn fetch(&self, _uri: &str) -> Result<JwkSet, String> {
-        Err(String::from("fetching jwks_uri is disabled"))
-    }
-}
-
 #[derive(Clone)]
 struct Entry {
     keys: Arc<VerifyingKeySet>,
@@ -39,7 +28,9 @@ struct Entry {
 /// Cache of parsed client key sets.
 #[derive(Default)]
 pub struct ClientKeyCache {
-    by_value: Mutex<HashMap<(String, i64), Arc<VerifyingKeySet>>>,
+    /// Per client: the `updated_at` the set was parsed at, and the set. One entry per client,
+    /// replaced when the client changes.
+    by_value: Mutex<HashMap<String, (i64, Arc<VerifyingKeySet>)>>,
     by_uri: Mutex<HashMap<String, Entry>>,
     last_attempt: Mutex<HashMap<String, UnixTime>>,
 }
@@ -51,23 +42,25 @@ impl std::fmt::Debug for ClientKeyCache {
 }
 
 impl ClientKeyCache {
-    /// The parsed `jwks` of a client, cached per (client, last update).
+    /// The parsed `jwks` of a client, cached until the client changes. The lookup borrows the
+    /// id, so the hot path allocates nothing.
     pub fn by_value(
         &self,
         client_id: &str,
         updated_at: i64,
         jwks: &JwkSet,
     ) -> Arc<VerifyingKeySet> {
-        let key = (client_id.to_owned(), updated_at);
         let mut map = self.by_value.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(hit) = map.get(&key) {
-            return hit.clone();
+        if let Some((at, set)) = map.get(client_id)
+            && *at == updated_at
+        {
+            return set.clone();
         }
         if map.len() > 10_000 {
             map.clear();
         }
         let set = Arc::new(VerifyingKeySet::from_jwk_set(jwks));
-        map.insert(key, set.clone());
+        map.insert(client_id.to_owned(), (updated_at, set.clone()));
         set
     }
 

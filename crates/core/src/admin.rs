@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use warden_types::jwk::JwkSet;
 use warden_types::metadata::{ClientInformation, ClientMetadata};
 use warden_types::{
-    ApiIdentifier, JwsAlgorithm, Scope, SigningAlg, TokenEndpointAuthMethod, TokenFormat, UnixTime,
+    ApiIdentifier, GrantType, JwsAlgorithm, Scope, SigningAlg, TokenEndpointAuthMethod,
+    TokenFormat, UnixTime,
 };
 
 use crate::engine::Engine;
@@ -64,7 +65,7 @@ pub struct NewApi {
 }
 
 /// Input of `warden client create`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewClient {
     /// Name.
     pub name: String,
@@ -84,6 +85,22 @@ pub struct NewClient {
     pub jwks_uri: Option<String>,
     /// Assertion algorithm.
     pub auth_signing_alg: Option<JwsAlgorithm>,
+    /// Response types (`code`, `code id_token`); default `code` with authorization_code.
+    pub response_types: Vec<String>,
+    /// A first-party client: users are not asked for consent.
+    pub first_party: bool,
+    /// Authorization requests must be pushed (RFC 9126).
+    pub require_par: bool,
+    /// A public client (`none`) may receive refresh tokens; adds the refresh_token grant.
+    pub allow_public_refresh: bool,
+    /// Where RP-initiated logout may return the browser.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Back-channel logout endpoint.
+    pub backchannel_logout_uri: Option<String>,
+    /// ID token signing algorithm (RS256 when unset).
+    pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// `web` (default) or `native`.
+    pub application_type: Option<String>,
 }
 
 impl Engine {
@@ -176,18 +193,47 @@ impl Engine {
         new: NewClient,
         now: UnixTime,
     ) -> Result<ClientInformation, AdminError> {
+        let public = new.auth_method == TokenEndpointAuthMethod::None;
+        if new.allow_public_refresh && !public {
+            return Err(AdminError::Invalid(String::from(
+                "--allow-public-refresh is for public clients (auth method none); confidential                  clients get refresh tokens with the refresh_token grant type",
+            )));
+        }
+        let mut grant_types = new.grant_types.clone();
+        // A public client can only use the authorization code flow: that is its default.
+        if public && grant_types.is_empty() {
+            grant_types.push(GrantType::AuthorizationCode.as_str().to_owned());
+        }
+        if new.allow_public_refresh
+            && !grant_types
+                .iter()
+                .any(|g| g == GrantType::RefreshToken.as_str())
+        {
+            grant_types.push(GrantType::RefreshToken.as_str().to_owned());
+        }
+        let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         let metadata = ClientMetadata {
             client_name: Some(new.name.clone()),
             token_endpoint_auth_method: Some(new.auth_method.as_str().to_owned()),
-            grant_types: (!new.grant_types.is_empty()).then(|| new.grant_types.clone()),
-            redirect_uris: (!new.redirect_uris.is_empty()).then(|| new.redirect_uris.clone()),
+            grant_types: non_empty(&grant_types),
+            response_types: non_empty(&new.response_types),
+            redirect_uris: non_empty(&new.redirect_uris),
+            post_logout_redirect_uris: non_empty(&new.post_logout_redirect_uris),
+            backchannel_logout_uri: new.backchannel_logout_uri.clone(),
+            id_token_signed_response_alg: new
+                .id_token_signed_response_alg
+                .map(|a| a.as_str().to_owned()),
+            application_type: new.application_type.clone(),
+            require_pushed_authorization_requests: new.require_par.then_some(true),
             jwks: new.jwks.clone(),
             jwks_uri: new.jwks_uri.clone(),
             token_endpoint_auth_signing_alg: new.auth_signing_alg.map(|a| a.as_str().to_owned()),
             ..Default::default()
         };
         let validated = validate_metadata(metadata)?;
+        self.check_server_support(&validated)?;
         let (mut client, secret) = self.build_client(validated, &new.name, now)?;
+        client.oidc.first_party = new.first_party;
         // Grants: with --audience, the scopes on each named API (all of its scopes when no
         // scope is given); without, the scope applies to any API that defines it.
         let mut grants = BTreeMap::new();

@@ -17,6 +17,14 @@ pub struct EngineConfig {
     pub registration_endpoint: String,
     /// JWKS URL.
     pub jwks_uri: String,
+    /// Authorization endpoint URL (`/authorize`).
+    pub authorization_endpoint: String,
+    /// Pushed authorization request endpoint URL (`/par`, RFC 9126).
+    pub par_endpoint: String,
+    /// UserInfo endpoint URL (`/userinfo`).
+    pub userinfo_endpoint: String,
+    /// RP-initiated logout endpoint URL (`/logout`).
+    pub end_session_endpoint: String,
     /// Allowed clock difference when checking `exp`, `nbf` and `iat` of client assertions.
     pub clock_skew: i64,
     /// RFC 7523 §3: assertions may not expire more than this far in the future.
@@ -40,6 +48,50 @@ pub struct EngineConfig {
     pub registration_enabled: bool,
     /// Audit events older than this are pruned; 0 keeps them forever.
     pub audit_retention: i64,
+    /// Lifetimes and switches of the browser flows.
+    pub people: PeopleConfig,
+}
+
+/// Lifetimes and switches of the OpenID Connect browser flows (all in seconds).
+#[derive(Debug, Clone)]
+pub struct PeopleConfig {
+    /// Authorization code lifetime (RFC 6749 §4.1.2 recommends at most 10 minutes; Warden
+    /// allows at most 60 s).
+    pub code_lifetime: i64,
+    /// ID token lifetime.
+    pub id_token_lifetime: i64,
+    /// Lifetime of access tokens that are only for `/userinfo` (no API requested).
+    pub userinfo_token_lifetime: i64,
+    /// Absolute lifetime of a refresh token family (seed 004: "SHOULD have a lifetime less
+    /// than 24 hours").
+    pub refresh_token_lifetime: i64,
+    /// A rotated refresh token presented again within this many seconds of its first use is
+    /// treated as a concurrent legitimate refresh, not as theft.
+    pub refresh_reuse_grace: i64,
+    /// Browser session lifetime.
+    pub session_lifetime: i64,
+    /// How long a user has to finish logging in and consenting.
+    pub interaction_lifetime: i64,
+    /// Lifetime of a pushed authorization request (RFC 9126 `expires_in`).
+    pub par_lifetime: i64,
+    /// Every client must use PAR.
+    pub require_par: bool,
+}
+
+impl Default for PeopleConfig {
+    fn default() -> Self {
+        Self {
+            code_lifetime: 60,
+            id_token_lifetime: 600,
+            userinfo_token_lifetime: 900,
+            refresh_token_lifetime: 86_400,
+            refresh_reuse_grace: 10,
+            session_lifetime: 8 * 3600,
+            interaction_lifetime: 15 * 60,
+            par_lifetime: 60,
+            require_par: false,
+        }
+    }
 }
 
 /// Joins the issuer and an endpoint path without doubling or dropping a slash.
@@ -57,6 +109,10 @@ impl EngineConfig {
             revocation_endpoint: endpoint_url(issuer, "/revoke"),
             registration_endpoint: endpoint_url(issuer, "/register"),
             jwks_uri: endpoint_url(issuer, "/jwks"),
+            authorization_endpoint: endpoint_url(issuer, "/authorize"),
+            par_endpoint: endpoint_url(issuer, "/par"),
+            userinfo_endpoint: endpoint_url(issuer, "/userinfo"),
+            end_session_endpoint: endpoint_url(issuer, "/logout"),
             clock_skew: 30,
             max_assertion_lifetime: 300,
             jwks_cache_ttl: 300,
@@ -68,6 +124,7 @@ impl EngineConfig {
             registration_requires_token: true,
             registration_enabled: true,
             audit_retention: 90 * 86_400,
+            people: PeopleConfig::default(),
         }
     }
 }

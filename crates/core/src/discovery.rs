@@ -1,5 +1,5 @@
-//! RFC 8414 authorization server metadata, also served as OpenID Provider metadata. It
-//! advertises exactly what is implemented.
+//! RFC 8414 authorization server metadata, also served as OpenID Provider metadata (OpenID
+//! Connect Discovery 1.0 §3). It advertises exactly what is implemented.
 
 use warden_types::metadata::ServerMetadata;
 use warden_types::{JwsAlgorithm, SigningAlg, TokenEndpointAuthMethod};
@@ -16,24 +16,87 @@ pub const AUTH_METHODS: [TokenEndpointAuthMethod; 4] = [
     TokenEndpointAuthMethod::PrivateKeyJwt,
 ];
 
+/// Response types the authorization endpoint accepts (`code id_token` for confidential
+/// clients only).
+pub const RESPONSE_TYPES: [&str; 2] = ["code", "code id_token"];
+
+/// Response modes (OAuth 2.0 Multiple Response Type Encoding Practices, Form Post).
+pub const RESPONSE_MODES: [&str; 3] = ["query", "fragment", "form_post"];
+
+/// Scopes of OpenID Connect itself, advertised before the APIs' scopes.
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// JWE key management algorithms for ID tokens.
+pub const ID_TOKEN_ENCRYPTION_ALGS: [&str; 2] = ["RSA-OAEP-256", "ECDH-ES"];
+
+/// JWE content encryption algorithms for ID tokens (the first is the default).
+pub const ID_TOKEN_ENCRYPTION_ENCS: [&str; 2] = ["A256GCM", "A128GCM"];
+
+/// Claims Warden can put in ID tokens and UserInfo responses.
+pub const CLAIMS: [&str; 19] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "sid",
+    "at_hash",
+    "c_hash",
+    "s_hash",
+    "name",
+    "preferred_username",
+    "email",
+    "email_verified",
+    "updated_at",
+];
+
+/// `prompt` values the authorization endpoint honours.
+pub const PROMPT_VALUES: [&str; 3] = ["none", "login", "consent"];
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
 impl Engine {
-    /// The metadata document.
+    /// The metadata document; `openid` selects the OpenID Provider flavour (which adds the
+    /// members only OpenID Connect defines, such as `subject_types_supported`).
     pub fn server_metadata(&self, openid: bool) -> ServerMetadata {
         let cfg = &self.config;
         let methods: Vec<String> = AUTH_METHODS.iter().map(|m| m.as_str().to_owned()).collect();
+        // Public clients (`none`) exist for the authorization code flow at the token endpoint
+        // only; introspection and revocation need an authenticated client.
+        let mut token_methods = methods.clone();
+        token_methods.push(TokenEndpointAuthMethod::None.as_str().to_owned());
         let algs: Vec<String> = JwsAlgorithm::ALL
             .iter()
             .map(|a| a.as_str().to_owned())
             .collect();
-        let mut scopes: Vec<String> = self
+        let mut api_scopes: Vec<String> = self
             .registry()
             .apis()
             .flat_map(|api| api.scopes.iter().map(|s| s.name.clone()))
+            .filter(|s| !OIDC_SCOPES.contains(&s.as_str()))
             .collect();
-        scopes.sort();
-        scopes.dedup();
+        api_scopes.sort();
+        api_scopes.dedup();
+        let mut scopes = strings(&OIDC_SCOPES);
+        scopes.extend(api_scopes);
+        let signing: Vec<String> = cfg
+            .signing_algs
+            .iter()
+            .map(|a: &SigningAlg| a.as_str().to_owned())
+            .collect();
+        // OIDC Discovery §3: RS256 must be listed; it comes first.
+        let mut id_token_algs = signing.clone();
+        id_token_algs.sort_by_key(|a| a != SigningAlg::RS256.as_str());
         ServerMetadata {
             issuer: cfg.issuer.clone(),
+            authorization_endpoint: Some(cfg.authorization_endpoint.clone()),
             token_endpoint: cfg.token_endpoint.clone(),
             jwks_uri: cfg.jwks_uri.clone(),
             registration_endpoint: cfg
@@ -41,24 +104,38 @@ impl Engine {
                 .then(|| cfg.registration_endpoint.clone()),
             introspection_endpoint: cfg.introspection_endpoint.clone(),
             revocation_endpoint: cfg.revocation_endpoint.clone(),
+            pushed_authorization_request_endpoint: Some(cfg.par_endpoint.clone()),
+            require_pushed_authorization_requests: Some(cfg.people.require_par),
+            userinfo_endpoint: Some(cfg.userinfo_endpoint.clone()),
+            end_session_endpoint: Some(cfg.end_session_endpoint.clone()),
             scopes_supported: scopes,
-            response_types_supported: Vec::new(),
+            response_types_supported: strings(&RESPONSE_TYPES),
+            response_modes_supported: Some(strings(&RESPONSE_MODES)),
             grant_types_supported: SUPPORTED_GRANTS
                 .iter()
                 .map(|g| g.as_str().to_owned())
                 .collect(),
-            token_endpoint_auth_methods_supported: methods.clone(),
+            token_endpoint_auth_methods_supported: token_methods,
             token_endpoint_auth_signing_alg_values_supported: algs.clone(),
             introspection_endpoint_auth_methods_supported: methods.clone(),
             introspection_endpoint_auth_signing_alg_values_supported: algs.clone(),
             revocation_endpoint_auth_methods_supported: methods,
             revocation_endpoint_auth_signing_alg_values_supported: algs,
             subject_types_supported: openid.then(|| vec![String::from("public")]),
-            access_token_signing_alg_values_supported: cfg
-                .signing_algs
-                .iter()
-                .map(|a: &SigningAlg| a.as_str().to_owned())
-                .collect(),
+            access_token_signing_alg_values_supported: signing,
+            id_token_signing_alg_values_supported: Some(id_token_algs),
+            id_token_encryption_alg_values_supported: Some(strings(&ID_TOKEN_ENCRYPTION_ALGS)),
+            id_token_encryption_enc_values_supported: Some(strings(&ID_TOKEN_ENCRYPTION_ENCS)),
+            claims_supported: Some(strings(&CLAIMS)),
+            code_challenge_methods_supported: Some(vec![String::from("S256")]),
+            authorization_response_iss_parameter_supported: Some(true),
+            backchannel_logout_supported: Some(true),
+            backchannel_logout_session_supported: Some(true),
+            frontchannel_logout_supported: Some(false),
+            prompt_values_supported: Some(strings(&PROMPT_VALUES)),
+            claims_parameter_supported: Some(false),
+            request_parameter_supported: Some(false),
+            request_uri_parameter_supported: Some(false),
             service_documentation: None,
         }
     }

@@ -43,6 +43,8 @@ pub struct Engine {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) master: Arc<MasterKey>,
     pub(crate) hasher: SecretHasher,
+    /// HMAC key of the login, consent and logout forms' CSRF tokens.
+    pub(crate) csrf_key: zeroize::Zeroizing<[u8; 32]>,
     pub(crate) fetcher: Arc<dyn JwksFetcher>,
     pub(crate) client_keys: ClientKeyCache,
     registry: RwLock<Arc<Registry>>,
@@ -75,11 +77,13 @@ impl Engine {
     ) -> Result<Self, EngineError> {
         check_master_key(store.as_ref(), &master).await?;
         let hasher = SecretHasher::new(master.derive("warden client secret pepper v1"));
+        let csrf_key = zeroize::Zeroizing::new(master.derive("warden csrf v1"));
         let engine = Engine {
             config,
             store,
             master: Arc::new(master),
             hasher,
+            csrf_key,
             fetcher,
             client_keys: ClientKeyCache::default(),
             registry: RwLock::new(Arc::new(Registry::default())),

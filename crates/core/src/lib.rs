@@ -24,24 +24,32 @@
 
 pub mod admin;
 pub mod audit;
+pub mod authorize;
 pub mod client_auth;
 pub mod clock;
 pub mod config;
 pub mod discovery;
+pub mod encryption;
 pub mod engine;
 pub mod error;
 pub mod grants;
+pub mod id_token;
 pub mod introspection;
 pub mod keys;
+pub mod logout;
 pub mod mint;
 pub mod model;
+pub mod password;
 pub mod registration;
 pub mod registry;
 pub mod request;
 pub mod revocation;
 pub mod secrets;
+pub mod session;
 pub mod store;
 pub mod target;
+pub mod userinfo;
+pub mod users;
 
 pub use client_auth::{AuthenticatedClient, CallContext};
 pub use engine::{Engine, EngineError};

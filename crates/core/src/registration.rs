@@ -4,17 +4,19 @@
 use std::collections::BTreeMap;
 
 use warden_jose::VerifyingKey;
+use warden_jose::jwe::{JweAlgorithm, JweEncrypter, JweEncryption, JweError};
 use warden_types::jwk::JwkSet;
 use warden_types::metadata::{ClientInformation, ClientMetadata};
 use warden_types::secret::constant_time_eq;
 use warden_types::{
-    ClientId, GrantType, JwsAlgorithm, Scope, SecretString, TokenEndpointAuthMethod, UnixTime,
+    ClientId, GrantType, JwsAlgorithm, Scope, SecretString, SigningAlg, TokenEndpointAuthMethod,
+    UnixTime,
 };
 
 use crate::engine::Engine;
 use crate::error::OAuthError;
 use crate::grants::SUPPORTED_GRANTS;
-use crate::model::{AuditEvent, Client, StoredSecret};
+use crate::model::{AuditEvent, Client, ClientOidc, StoredSecret};
 use crate::secrets::{
     INITIAL_ACCESS_TOKEN_PREFIX, REGISTRATION_TOKEN_PREFIX, generate_client_secret, generate_token,
     random_id, token_hash, well_formed,
@@ -47,12 +49,30 @@ pub struct ValidatedMetadata {
     pub scope: Option<Scope>,
     /// Name.
     pub client_name: Option<String>,
+    /// Browser-flow settings (`first_party` is never set from metadata: it is an
+    /// administrator's decision).
+    pub oidc: ClientOidc,
     /// The metadata as it will be stored and returned.
     pub metadata: ClientMetadata,
 }
 
+/// Response types a client may register (`code id_token` for confidential clients only).
+pub const REGISTRABLE_RESPONSE_TYPES: [&str; 2] = ["code", "code id_token"];
+
+/// Grant types a client may register: what the token endpoint implements, and the browser
+/// grants.
+fn registrable_grant(g: &GrantType) -> bool {
+    SUPPORTED_GRANTS.contains(g)
+        || matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken)
+}
+
 fn meta_err(d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
     OAuthError::invalid_client_metadata(d)
+}
+
+/// Up to 80 characters of a client-supplied value, for error descriptions.
+fn shown(value: &str) -> String {
+    value.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 
 /// Whether `host` is a loopback name or address, where plain http is acceptable.
@@ -61,6 +81,17 @@ fn is_loopback(url: &url::Url) -> bool {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The loopback hosts a redirect URI may use plain http with: `localhost`, `127.0.0.1` and
+/// `[::1]` exactly (RFC 8252 §7.3, §8.3).
+fn is_loopback_redirect_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
         None => false,
     }
 }
@@ -77,10 +108,99 @@ fn check_web_uri(field: &'static str, value: &str) -> Result<(), OAuthError> {
     }
 }
 
-/// RFC 6749 §3.1.2: redirection endpoints are absolute URIs without a fragment. We also
-/// require https, except for loopback (RFC 8252 §7.3) and private-use schemes (RFC 8252 §7.1).
-pub fn check_redirect_uri(value: &str) -> Result<(), OAuthError> {
-    let bad = |why: &str| OAuthError::invalid_redirect_uri(format!("redirect URI {why}"));
+/// OIDC Registration §2 `application_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationType {
+    /// A web application (the default): https redirect URIs, http only on loopback hosts.
+    Web,
+    /// A native application (RFC 8252): loopback, https or private-use scheme redirect URIs.
+    Native,
+}
+
+impl ApplicationType {
+    /// Parses the metadata value; `None` is `web`.
+    pub fn parse(value: Option<&str>) -> Result<Self, OAuthError> {
+        match value {
+            None | Some("web") => Ok(Self::Web),
+            Some("native") => Ok(Self::Native),
+            Some(other) => Err(meta_err(format!(
+                "application_type '{}' is not supported (web or native)",
+                shown(other)
+            ))),
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Native => "native",
+        }
+    }
+}
+
+/// Why a redirect URI (or post-logout redirect URI) is unacceptable for `app`, or `None`.
+///
+/// RFC 6749 §3.1.2: absolute, no fragment. No userinfo (RFC 3986 §3.2.1 credentials in a
+/// redirect are a phishing device). Web clients (OIDC Registration §2): https, or http on
+/// `localhost`/`127.0.0.1`/`[::1]`. Native clients (RFC 8252 §7): http on a loopback
+/// host, https, or a private-use scheme containing a period (§7.1).
+pub fn redirect_uri_problem(value: &str, app: ApplicationType) -> Option<&'static str> {
+    if value.len() > 2048 {
+        return Some("is too long");
+    }
+    let Ok(url) = url::Url::parse(value) else {
+        return Some("is not an absolute URI");
+    };
+    if url.fragment().is_some() {
+        return Some("must not contain a fragment");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some("must not contain user information");
+    }
+    match (url.scheme(), app) {
+        ("https", _) => {
+            if url.host().is_none() {
+                return Some("has no host");
+            }
+            None
+        }
+        ("http", _) if is_loopback_redirect_host(&url) => None,
+        ("http", ApplicationType::Web) => {
+            Some("must use https (plain http only for localhost, 127.0.0.1 or [::1])")
+        }
+        ("http", ApplicationType::Native) => {
+            Some("must use https, a loopback address or a private-use scheme")
+        }
+        ("javascript" | "data" | "file" | "vbscript" | "blob" | "about" | "ws" | "wss", _) => {
+            Some("uses a forbidden scheme")
+        }
+        // Private-use schemes of native apps must contain a period (RFC 8252 §7.1).
+        (scheme, ApplicationType::Native) if scheme.contains('.') => None,
+        (_, ApplicationType::Native) => {
+            Some("uses a private-use scheme without a period (RFC 8252 §7.1: reverse domain name)")
+        }
+        (_, ApplicationType::Web) => {
+            Some("must use https (private-use schemes need application_type native)")
+        }
+    }
+}
+
+/// RFC 6749 §3.1.2 and the rules of [`redirect_uri_problem`]: `invalid_redirect_uri`.
+pub fn check_redirect_uri(value: &str, app: ApplicationType) -> Result<(), OAuthError> {
+    match redirect_uri_problem(value, app) {
+        None => Ok(()),
+        Some(why) => Err(OAuthError::invalid_redirect_uri(format!(
+            "redirect URI '{}' {why}",
+            shown(value)
+        ))),
+    }
+}
+
+/// Back-Channel Logout 1.0 §2.2: an absolute https URI (http only for loopback hosts), no
+/// fragment.
+fn check_backchannel_logout_uri(value: &str) -> Result<(), OAuthError> {
+    let bad = |why: &str| meta_err(format!("backchannel_logout_uri {why}"));
     if value.len() > 2048 {
         return Err(bad("is too long"));
     }
@@ -88,18 +208,51 @@ pub fn check_redirect_uri(value: &str) -> Result<(), OAuthError> {
     if url.fragment().is_some() {
         return Err(bad("must not contain a fragment"));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not contain user information"));
+    }
     match url.scheme() {
-        "https" => Ok(()),
+        "https" if url.host().is_some() => Ok(()),
         "http" if is_loopback(&url) => Ok(()),
-        "http" => Err(bad("must use https unless the host is loopback")),
-        "javascript" | "data" | "file" | "vbscript" => Err(bad("uses a forbidden scheme")),
-        // Private-use schemes of native apps must contain a period (RFC 8252 §7.1).
-        scheme if scheme.contains('.') => Ok(()),
-        _ => Err(bad("uses an unsupported scheme")),
+        _ => Err(bad("must use https (plain http only for loopback hosts)")),
     }
 }
 
-/// Validates client metadata (RFC 7591 §2) and fills in defaults.
+/// Normalises one response type (a space-separated set, order irrelevant) to its registered
+/// spelling.
+fn normalize_response_type(raw: &str) -> Result<&'static str, OAuthError> {
+    let mut parts: Vec<&str> = raw.split(' ').filter(|p| !p.is_empty()).collect();
+    parts.sort_unstable();
+    parts.dedup();
+    match parts.as_slice() {
+        ["code"] => Ok("code"),
+        ["code", "id_token"] => Ok("code id_token"),
+        _ => Err(meta_err(format!(
+            "response type '{}' is not supported (code, code id_token)",
+            shown(raw)
+        ))),
+    }
+}
+
+/// Whether a JWK can serve as an ID token encryption key for some supported JWE algorithm.
+fn encryption_key_problem(jwk: &warden_types::jwk::Jwk) -> Option<JweError> {
+    let mut last = None;
+    for alg in JweAlgorithm::ALL {
+        match JweEncrypter::new(jwk, alg, JweEncryption::A256GCM) {
+            Ok(_) => return None,
+            Err(e) => {
+                // A key-type mismatch says less than a broken key of the right type.
+                if last.is_none() || !matches!(e, JweError::KeyMismatch) {
+                    last = Some(e);
+                }
+            }
+        }
+    }
+    last
+}
+
+/// Validates client metadata (RFC 7591 §2, OIDC Registration §2, RFC 9126 §6, Back-Channel
+/// and RP-Initiated Logout) and fills in defaults.
 pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, OAuthError> {
     let auth_method = match meta.token_endpoint_auth_method.as_deref() {
         None => TokenEndpointAuthMethod::ClientSecretBasic,
@@ -112,22 +265,37 @@ pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, 
             "mutual-TLS client authentication is not available on this server yet",
         ));
     }
+    let public = auth_method == TokenEndpointAuthMethod::None;
     meta.token_endpoint_auth_method = Some(auth_method.as_str().to_owned());
 
-    // RFC 7591 §2 defaults grant_types to authorization_code. Warden has no authorization
-    // endpoint yet, so (RFC 7591 §3.2.1 lets the server replace requested values) a client
-    // that names none gets client_credentials, and the response says so.
-    let grant_types: Vec<GrantType> = match &meta.grant_types {
-        None => vec![GrantType::ClientCredentials],
-        Some(list) if list.is_empty() => vec![GrantType::ClientCredentials],
+    // Response types, normalised (RFC 7591 §2: a space-separated set).
+    let requested_response_types: Vec<&'static str> = match &meta.response_types {
+        None => Vec::new(),
         Some(list) => {
             let mut out = Vec::new();
             for raw in list {
+                let rt = normalize_response_type(raw)?;
+                if !out.contains(&rt) {
+                    out.push(rt);
+                }
+            }
+            out
+        }
+    };
+
+    // RFC 7591 §2 defaults grant_types to authorization_code. Warden is first a
+    // machine-to-machine server, so (RFC 7591 §3.2.1 lets the server replace requested
+    // values) a client that names none gets client_credentials, and the response says so —
+    // unless it registers response types, which need authorization_code (RFC 7591 §2.1).
+    let grant_types: Vec<GrantType> = match &meta.grant_types {
+        Some(list) if !list.is_empty() => {
+            let mut out = Vec::new();
+            for raw in list {
                 let g = GrantType::parse(raw);
-                if !SUPPORTED_GRANTS.contains(&g) {
+                if !registrable_grant(&g) {
                     return Err(meta_err(format!(
                         "grant type '{}' is not supported",
-                        raw.chars().take(80).collect::<String>()
+                        shown(raw)
                     )));
                 }
                 if !out.contains(&g) {
@@ -136,26 +304,93 @@ pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, 
             }
             out
         }
+        _ if !requested_response_types.is_empty() => vec![GrantType::AuthorizationCode],
+        _ => vec![GrantType::ClientCredentials],
     };
-    if auth_method == TokenEndpointAuthMethod::None
-        && grant_types.contains(&GrantType::ClientCredentials)
-    {
+    let uses_code = grant_types.contains(&GrantType::AuthorizationCode);
+    if public && grant_types.contains(&GrantType::ClientCredentials) {
         return Err(meta_err(
             "public clients (token_endpoint_auth_method none) cannot use client_credentials",
         ));
     }
+    if grant_types.contains(&GrantType::RefreshToken) && !uses_code {
+        return Err(meta_err(
+            "grant type refresh_token requires authorization_code: refresh tokens are only \
+             issued for authorization codes",
+        ));
+    }
+    if public && !uses_code {
+        return Err(meta_err(
+            "public clients (token_endpoint_auth_method none) must use authorization_code",
+        ));
+    }
     meta.grant_types = Some(grant_types.iter().map(|g| g.as_str().to_owned()).collect());
-    // No response type is served until the authorization endpoint exists.
-    meta.response_types = Some(Vec::new());
+
+    // RFC 7591 §2.1: response types and grant types must agree.
+    let response_types: Vec<String> = if requested_response_types.is_empty() {
+        if uses_code {
+            vec![String::from("code")]
+        } else {
+            Vec::new()
+        }
+    } else {
+        if !uses_code {
+            return Err(meta_err(
+                "response types containing 'code' require the authorization_code grant type",
+            ));
+        }
+        requested_response_types
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+    if public && response_types.iter().any(|r| r == "code id_token") {
+        return Err(meta_err(
+            "response type 'code id_token' is only for confidential clients",
+        ));
+    }
+    meta.response_types = Some(response_types.clone());
+
+    let app = ApplicationType::parse(meta.application_type.as_deref())?;
+    if meta.application_type.is_some() || uses_code {
+        meta.application_type = Some(app.as_str().to_owned());
+    }
 
     let redirect_uris = meta.redirect_uris.clone().unwrap_or_default();
+    if uses_code && redirect_uris.is_empty() {
+        return Err(OAuthError::invalid_redirect_uri(
+            "redirect_uris is required for the authorization_code grant type",
+        ));
+    }
+    if redirect_uris.len() > 50 {
+        return Err(OAuthError::invalid_redirect_uri(
+            "too many redirect URIs (at most 50)",
+        ));
+    }
     for uri in &redirect_uris {
-        check_redirect_uri(uri)?;
+        check_redirect_uri(uri, app)?;
+    }
+
+    let post_logout_redirect_uris = meta.post_logout_redirect_uris.clone().unwrap_or_default();
+    if post_logout_redirect_uris.len() > 50 {
+        return Err(meta_err("too many post_logout_redirect_uris (at most 50)"));
+    }
+    for uri in &post_logout_redirect_uris {
+        if let Some(why) = redirect_uri_problem(uri, app) {
+            return Err(meta_err(format!(
+                "post_logout_redirect_uri '{}' {why}",
+                shown(uri)
+            )));
+        }
+    }
+    if let Some(uri) = &meta.backchannel_logout_uri {
+        check_backchannel_logout_uri(uri)?;
     }
 
     if meta.jwks.is_some() && meta.jwks_uri.is_some() {
         return Err(meta_err("jwks and jwks_uri must not both be present"));
     }
+    let mut signing_keys = 0;
     if let Some(jwks) = &meta.jwks {
         if jwks.keys.is_empty() {
             return Err(meta_err("jwks has no keys"));
@@ -167,15 +402,52 @@ pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, 
             if key.has_private_material() {
                 return Err(meta_err("jwks must contain public keys only"));
             }
-            VerifyingKey::from_jwk(key)
-                .map_err(|e| meta_err(format!("jwks contains an unusable key: {e}")))?;
+            // A key is either a signature key (assertions) or an encryption key (ID tokens,
+            // `use` "enc" or an `alg` of a JWE algorithm).
+            let verify = if key.use_.as_deref() == Some("enc") {
+                None
+            } else {
+                Some(VerifyingKey::from_jwk(key))
+            };
+            match verify {
+                Some(Ok(_)) => signing_keys += 1,
+                Some(Err(e)) => {
+                    let encryption_candidate = key.use_.is_none()
+                        && key
+                            .alg
+                            .as_deref()
+                            .is_some_and(|a| a.parse::<JweAlgorithm>().is_ok());
+                    if !encryption_candidate {
+                        return Err(meta_err(format!("jwks contains an unusable key: {e}")));
+                    }
+                    if let Some(e) = encryption_key_problem(key) {
+                        return Err(meta_err(format!(
+                            "jwks contains an unusable encryption key: {e}"
+                        )));
+                    }
+                }
+                None => {
+                    if let Some(e) = encryption_key_problem(key) {
+                        return Err(meta_err(format!(
+                            "jwks contains an unusable encryption key: {e}"
+                        )));
+                    }
+                }
+            }
         }
     }
     if let Some(uri) = &meta.jwks_uri {
         check_web_uri("jwks_uri", uri)?;
     }
-    if auth_method.uses_client_keys() && meta.jwks.is_none() && meta.jwks_uri.is_none() {
-        return Err(meta_err("private_key_jwt requires jwks or jwks_uri"));
+    if auth_method.uses_client_keys() {
+        if meta.jwks.is_none() && meta.jwks_uri.is_none() {
+            return Err(meta_err("private_key_jwt requires jwks or jwks_uri"));
+        }
+        if meta.jwks.is_some() && signing_keys == 0 {
+            return Err(meta_err(
+                "private_key_jwt requires a signature key in jwks (only encryption keys found)",
+            ));
+        }
     }
 
     let auth_signing_alg = match meta.token_endpoint_auth_signing_alg.as_deref() {
@@ -197,6 +469,81 @@ pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, 
             Some(alg)
         }
     };
+
+    // OIDC Registration §2: ID token signing (asymmetric only: never `none`, never HS*).
+    let id_token_signed_response_alg = match meta.id_token_signed_response_alg.as_deref() {
+        None => None,
+        Some(raw) => Some(raw.parse::<SigningAlg>().map_err(|_| {
+            meta_err(format!(
+                "id_token_signed_response_alg '{}' is not supported (RS256, PS256, ES256, EdDSA)",
+                shown(raw)
+            ))
+        })?),
+    };
+
+    // OIDC Registration §2: ID token encryption. `enc` defaults to A256GCM when `alg` is
+    // set; `enc` alone is invalid.
+    let (enc_alg, enc_enc) = match (
+        meta.id_token_encrypted_response_alg.as_deref(),
+        meta.id_token_encrypted_response_enc.as_deref(),
+    ) {
+        (None, None) => (None, None),
+        (None, Some(_)) => {
+            return Err(meta_err(
+                "id_token_encrypted_response_enc requires id_token_encrypted_response_alg",
+            ));
+        }
+        (Some(raw_alg), raw_enc) => {
+            let alg: JweAlgorithm = raw_alg.parse().map_err(|_| {
+                meta_err(format!(
+                    "id_token_encrypted_response_alg '{}' is not supported (RSA-OAEP-256, ECDH-ES)",
+                    shown(raw_alg)
+                ))
+            })?;
+            let enc: JweEncryption = match raw_enc {
+                None => JweEncryption::A256GCM,
+                Some(raw) => raw.parse().map_err(|_| {
+                    meta_err(format!(
+                        "id_token_encrypted_response_enc '{}' is not supported (A256GCM, A128GCM)",
+                        shown(raw)
+                    ))
+                })?,
+            };
+            match (&meta.jwks, &meta.jwks_uri) {
+                (Some(set), _) => {
+                    if JweEncrypter::from_jwk_set(set, alg, enc).is_err() {
+                        return Err(meta_err(format!(
+                            "id_token_encrypted_response_alg {alg} requires an encryption key \
+                             for it in jwks"
+                        )));
+                    }
+                }
+                // Keys by reference are fetched when an ID token is encrypted.
+                (None, Some(_)) => {}
+                (None, None) => {
+                    return Err(meta_err(
+                        "id_token_encrypted_response_alg requires jwks or jwks_uri with an \
+                         encryption key",
+                    ));
+                }
+            }
+            (Some(alg), Some(enc))
+        }
+    };
+    meta.id_token_encrypted_response_alg = enc_alg.map(|a| a.as_str().to_owned());
+    meta.id_token_encrypted_response_enc = enc_enc.map(|e| e.as_str().to_owned());
+
+    if let Some(subject_type) = meta.subject_type.as_deref()
+        && subject_type != "public"
+    {
+        return Err(meta_err(format!(
+            "subject_type '{}' is not supported (public)",
+            shown(subject_type)
+        )));
+    }
+    if meta.default_max_age.is_some_and(|a| a < 0) {
+        return Err(meta_err("default_max_age must not be negative"));
+    }
 
     let scope = match meta.scope.as_deref() {
         None => None,
@@ -240,6 +587,22 @@ pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, 
         }
     }
 
+    let oidc = ClientOidc {
+        response_types,
+        first_party: false,
+        require_par: meta.require_pushed_authorization_requests == Some(true),
+        // A public client that registers the refresh_token grant asked for refresh tokens;
+        // they rotate on every use with reuse detection (RFC 9700 §4.14.2).
+        allow_public_refresh: public && grant_types.contains(&GrantType::RefreshToken),
+        post_logout_redirect_uris,
+        backchannel_logout_uri: meta.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: meta.backchannel_logout_session_required == Some(true),
+        id_token_signed_response_alg,
+        id_token_encrypted_response_alg: meta.id_token_encrypted_response_alg.clone(),
+        id_token_encrypted_response_enc: meta.id_token_encrypted_response_enc.clone(),
+        application_type: meta.application_type.clone(),
+    };
+
     Ok(ValidatedMetadata {
         auth_method,
         grant_types,
@@ -249,6 +612,7 @@ pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, 
         auth_signing_alg,
         client_name: meta.client_name.clone(),
         scope,
+        oidc,
         metadata: meta,
     })
 }
@@ -273,6 +637,22 @@ pub fn parse_metadata(body: &[u8]) -> Result<ClientMetadata, OAuthError> {
 }
 
 impl Engine {
+    /// The checks that depend on this server's configuration: the ID token signing algorithm
+    /// must be one the server keeps keys for.
+    pub(crate) fn check_server_support(
+        &self,
+        validated: &ValidatedMetadata,
+    ) -> Result<(), OAuthError> {
+        if let Some(alg) = validated.oidc.id_token_signed_response_alg
+            && !self.config.signing_algs.contains(&alg)
+        {
+            return Err(meta_err(format!(
+                "id_token_signed_response_alg {alg} is not enabled on this server"
+            )));
+        }
+        Ok(())
+    }
+
     /// Builds a new client from validated metadata; returns it with its fresh secret.
     pub(crate) fn build_client(
         &self,
@@ -302,6 +682,7 @@ impl Engine {
             metadata: validated.metadata,
             registration_token_hash: None,
             registration_token_sealed: None,
+            oidc: validated.oidc,
             created_at: now,
             updated_at: now,
         };
@@ -397,6 +778,7 @@ impl Engine {
         // Validate before the token is used, so a malformed request does not spend a
         // single-use token.
         let validated = validate_metadata(parse_metadata(body)?)?;
+        self.check_server_support(&validated)?;
         let allowed_apis = match token {
             Some(token) => {
                 let Some(record) = self
@@ -544,6 +926,7 @@ impl Engine {
             }
         }
         let validated = validate_metadata(parse_metadata(body)?)?;
+        self.check_server_support(&validated)?;
         let method_changed = validated.auth_method != client.auth_method;
         let mut new_secret = None;
         if method_changed
@@ -564,6 +947,10 @@ impl Engine {
         client.jwks_uri = validated.jwks_uri;
         client.auth_signing_alg = validated.auth_signing_alg;
         client.registered_scope = validated.scope;
+        // The body replaces the metadata; `first_party` is the administrator's and stays.
+        let first_party = client.oidc.first_party;
+        client.oidc = validated.oidc;
+        client.oidc.first_party = first_party;
         client.metadata = validated.metadata;
         client.updated_at = now.max(client.updated_at + 1);
         if !self.store.update_client(&client).await? {
@@ -672,6 +1059,293 @@ mod tests {
         ];
         for (body, code) in cases {
             assert_eq!(meta(body).unwrap_err().code, code, "{body}");
+        }
+    }
+
+    fn code_client(extra: serde_json::Value) -> Result<ValidatedMetadata, OAuthError> {
+        let mut body = serde_json::json!({
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": ["https://app.example/cb"],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        meta(&body.to_string())
+    }
+
+    fn enc_jwk(alg: JweAlgorithm) -> serde_json::Value {
+        let signing_alg = match alg {
+            JweAlgorithm::RsaOaep256 => SigningAlg::RS256,
+            JweAlgorithm::EcdhEs => SigningAlg::ES256,
+        };
+        let pair =
+            warden_jose::SigningKey::generate(signing_alg, warden_types::Kid::new("enc")).unwrap();
+        let key = warden_jose::JweDecrypter::from_pkcs8(
+            pair.pkcs8_der(),
+            &[alg],
+            &[JweEncryption::A256GCM],
+        )
+        .unwrap();
+        serde_json::to_value(key.public_jwk()).unwrap()
+    }
+
+    #[test]
+    fn authorization_code_clients() {
+        let v = code_client(serde_json::json!({})).unwrap();
+        assert_eq!(
+            v.grant_types,
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+        assert_eq!(v.oidc.response_types, vec!["code"]);
+        assert_eq!(v.metadata.response_types, Some(vec![String::from("code")]));
+        assert_eq!(v.metadata.application_type.as_deref(), Some("web"));
+        assert!(!v.oidc.first_party && !v.oidc.allow_public_refresh);
+        // response_types alone implies authorization_code.
+        let v = meta(r#"{"response_types":["code"],"redirect_uris":["https://a.example/cb"]}"#)
+            .unwrap();
+        assert_eq!(v.grant_types, vec![GrantType::AuthorizationCode]);
+        // Order inside a response type does not matter.
+        let v =
+            code_client(serde_json::json!({"response_types": ["id_token code", "code"]})).unwrap();
+        assert_eq!(v.oidc.response_types, vec!["code id_token", "code"]);
+        // With client_credentials too.
+        let v = meta(r#"{"grant_types":["client_credentials","authorization_code"],"redirect_uris":["https://a.example/cb"]}"#).unwrap();
+        assert_eq!(v.grant_types.len(), 2);
+        // M2M clients register no response type.
+        assert_eq!(meta("{}").unwrap().metadata.response_types, Some(vec![]));
+    }
+
+    #[test]
+    fn public_clients() {
+        let v = code_client(serde_json::json!({"token_endpoint_auth_method": "none"})).unwrap();
+        assert_eq!(v.auth_method, TokenEndpointAuthMethod::None);
+        assert!(v.oidc.allow_public_refresh);
+        for (body, why) in [
+            (
+                serde_json::json!({"token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "client_credentials"]}),
+                "client_credentials",
+            ),
+            (
+                serde_json::json!({"token_endpoint_auth_method": "none", "response_types": ["code id_token"]}),
+                "confidential",
+            ),
+        ] {
+            let e = code_client(body).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata);
+            assert!(e.description.contains(why), "{}", e.description);
+        }
+    }
+
+    #[test]
+    fn grant_and_response_type_rules() {
+        let cases = [
+            (
+                serde_json::json!({"grant_types": ["refresh_token"]}),
+                ErrorCode::InvalidClientMetadata,
+            ),
+            (
+                serde_json::json!({"grant_types": ["client_credentials"], "response_types": ["code"]}),
+                ErrorCode::InvalidClientMetadata,
+            ),
+            (
+                serde_json::json!({"response_types": ["token"]}),
+                ErrorCode::InvalidClientMetadata,
+            ),
+            (
+                serde_json::json!({"response_types": ["code token"]}),
+                ErrorCode::InvalidClientMetadata,
+            ),
+            (
+                serde_json::json!({"response_types": ["id_token"]}),
+                ErrorCode::InvalidClientMetadata,
+            ),
+            (
+                serde_json::json!({"redirect_uris": []}),
+                ErrorCode::InvalidRedirectUri,
+            ),
+            (
+                serde_json::json!({"redirect_uris": null}),
+                ErrorCode::InvalidRedirectUri,
+            ),
+        ];
+        for (body, code) in cases {
+            assert_eq!(code_client(body.clone()).unwrap_err().code, code, "{body}");
+        }
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        use ApplicationType::{Native, Web};
+        let ok = [
+            ("https://app.example/cb", Web),
+            ("https://app.example/cb?x=1", Web),
+            ("http://localhost:3000/cb", Web),
+            ("http://127.0.0.1:8080/cb", Web),
+            ("http://[::1]/cb", Web),
+            ("https://app.example/cb", Native),
+            ("http://127.0.0.1/cb", Native),
+            ("http://[::1]:5000/cb", Native),
+            ("http://localhost/cb", Native),
+            ("com.example.app:/oauth2redirect", Native),
+        ];
+        for (uri, app) in ok {
+            assert_eq!(redirect_uri_problem(uri, app), None, "{uri} {app:?}");
+        }
+        let bad = [
+            ("/cb", Web),
+            ("cb", Native),
+            ("https://app.example/cb#frag", Web),
+            ("https://app.example/cb#", Web),
+            ("https://user:pw@app.example/cb", Web),
+            ("https://user@app.example/cb", Native),
+            ("http://app.example/cb", Web),
+            ("http://app.example/cb", Native),
+            ("http://127.0.0.2/cb", Web),
+            ("com.example.app:/cb", Web),
+            ("myapp:/cb", Native),
+            ("javascript:alert(1)", Native),
+            ("data:text/html,x", Web),
+        ];
+        for (uri, app) in bad {
+            assert!(redirect_uri_problem(uri, app).is_some(), "{uri} {app:?}");
+        }
+        let e =
+            code_client(serde_json::json!({"redirect_uris": ["com.example.app:/cb"]})).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRedirectUri);
+        let v = code_client(serde_json::json!({"redirect_uris": ["com.example.app:/cb"], "application_type": "native"})).unwrap();
+        assert_eq!(v.oidc.application_type.as_deref(), Some("native"));
+        assert_eq!(
+            code_client(serde_json::json!({"application_type": "desktop"}))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidClientMetadata
+        );
+    }
+
+    #[test]
+    fn logout_metadata() {
+        let v = code_client(serde_json::json!({
+            "post_logout_redirect_uris": ["https://app.example/bye"],
+            "backchannel_logout_uri": "https://app.example/bcl",
+            "backchannel_logout_session_required": true,
+        }))
+        .unwrap();
+        assert_eq!(
+            v.oidc.post_logout_redirect_uris,
+            ["https://app.example/bye"]
+        );
+        assert_eq!(
+            v.oidc.backchannel_logout_uri.as_deref(),
+            Some("https://app.example/bcl")
+        );
+        assert!(v.oidc.backchannel_logout_session_required);
+        assert!(
+            code_client(serde_json::json!({"backchannel_logout_uri": "http://127.0.0.1:9/bcl"}))
+                .is_ok()
+        );
+        for body in [
+            serde_json::json!({"post_logout_redirect_uris": ["http://app.example/bye"]}),
+            serde_json::json!({"post_logout_redirect_uris": ["https://app.example/bye#x"]}),
+            serde_json::json!({"backchannel_logout_uri": "http://app.example/bcl"}),
+            serde_json::json!({"backchannel_logout_uri": "https://app.example/bcl#x"}),
+            serde_json::json!({"backchannel_logout_uri": "/bcl"}),
+            serde_json::json!({"backchannel_logout_session_required": "yes"}),
+        ] {
+            assert_eq!(
+                code_client(body.clone()).unwrap_err().code,
+                ErrorCode::InvalidClientMetadata,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn id_token_algorithms() {
+        let v = code_client(serde_json::json!({"id_token_signed_response_alg": "ES256"})).unwrap();
+        assert_eq!(v.oidc.id_token_signed_response_alg, Some(SigningAlg::ES256));
+        for alg in ["none", "HS256", "RS384", "rs256"] {
+            let e =
+                code_client(serde_json::json!({"id_token_signed_response_alg": alg})).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{alg}");
+        }
+    }
+
+    #[test]
+    fn id_token_encryption() {
+        let rsa = enc_jwk(JweAlgorithm::RsaOaep256);
+        let ec = enc_jwk(JweAlgorithm::EcdhEs);
+        let v = code_client(serde_json::json!({
+            "id_token_encrypted_response_alg": "RSA-OAEP-256",
+            "jwks": {"keys": [rsa]},
+        }))
+        .unwrap();
+        assert_eq!(
+            v.oidc.id_token_encrypted_response_alg.as_deref(),
+            Some("RSA-OAEP-256")
+        );
+        assert_eq!(
+            v.oidc.id_token_encrypted_response_enc.as_deref(),
+            Some("A256GCM")
+        );
+        assert_eq!(
+            v.metadata.id_token_encrypted_response_enc.as_deref(),
+            Some("A256GCM")
+        );
+        let v = code_client(serde_json::json!({
+            "id_token_encrypted_response_alg": "ECDH-ES",
+            "id_token_encrypted_response_enc": "A128GCM",
+            "jwks": {"keys": [ec]},
+        }))
+        .unwrap();
+        assert_eq!(
+            v.oidc.id_token_encrypted_response_enc.as_deref(),
+            Some("A128GCM")
+        );
+        assert!(
+            code_client(serde_json::json!({
+                "id_token_encrypted_response_alg": "RSA-OAEP-256",
+                "jwks_uri": "https://app.example/jwks",
+            }))
+            .is_ok()
+        );
+        for body in [
+            // No keys at all.
+            serde_json::json!({"id_token_encrypted_response_alg": "RSA-OAEP-256"}),
+            // Keys of the wrong type for the algorithm.
+            serde_json::json!({"id_token_encrypted_response_alg": "RSA-OAEP-256", "jwks": {"keys": [ec]}}),
+            serde_json::json!({"id_token_encrypted_response_alg": "RSA1_5", "jwks": {"keys": [rsa]}}),
+            serde_json::json!({"id_token_encrypted_response_alg": "dir", "jwks": {"keys": [rsa]}}),
+            serde_json::json!({"id_token_encrypted_response_alg": "RSA-OAEP-256", "id_token_encrypted_response_enc": "A128CBC-HS256", "jwks": {"keys": [rsa]}}),
+            serde_json::json!({"id_token_encrypted_response_enc": "A256GCM", "jwks": {"keys": [rsa]}}),
+        ] {
+            assert_eq!(
+                code_client(body.clone()).unwrap_err().code,
+                ErrorCode::InvalidClientMetadata,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_oidc_metadata() {
+        let v = code_client(serde_json::json!({
+            "require_pushed_authorization_requests": true,
+            "subject_type": "public",
+            "default_max_age": 3600,
+        }))
+        .unwrap();
+        assert!(v.oidc.require_par);
+        assert_eq!(v.metadata.default_max_age, Some(3600));
+        for body in [
+            serde_json::json!({"require_pushed_authorization_requests": "yes"}),
+            serde_json::json!({"subject_type": "pairwise"}),
+            serde_json::json!({"default_max_age": -1}),
+        ] {
+            assert_eq!(
+                code_client(body.clone()).unwrap_err().code,
+                ErrorCode::InvalidClientMetadata,
+                "{body}"
+            );
         }
     }
 

@@ -18,6 +18,16 @@ pub const REGISTRATION_TOKEN_PREFIX: &str = "wdn_rat_";
 pub const INITIAL_ACCESS_TOKEN_PREFIX: &str = "wdn_iat_";
 /// Prefix of client secrets.
 pub const CLIENT_SECRET_PREFIX: &str = "wdn_cs_";
+/// Prefix of authorization codes.
+pub const AUTHORIZATION_CODE_PREFIX: &str = "wdn_ac_";
+/// Prefix of refresh tokens.
+pub const REFRESH_TOKEN_PREFIX: &str = "wdn_rt_";
+/// Prefix of browser session cookies.
+pub const SESSION_PREFIX: &str = "wdn_ss_";
+/// Prefix of login/consent interaction references.
+pub const INTERACTION_PREFIX: &str = "wdn_ix_";
+/// Prefix of pushed authorization request references.
+pub const PAR_PREFIX: &str = "wdn_par_";
 
 const CHECKSUM_LEN: usize = 6;
 

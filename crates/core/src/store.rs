@@ -8,12 +8,19 @@
 //!   processes (a unique constraint / a conditional delete), never read-then-write.
 //! - [`Store::activate_signing_key`] is a compare-and-set, so two instances rotating at once
 //!   promote exactly one key.
+//! - [`Store::redeem_authorization_code`], [`Store::use_refresh_token`] and
+//!   [`Store::take_pending_request`] are atomic across processes (a conditional `UPDATE` /
+//!   `DELETE ... RETURNING`): of two concurrent calls exactly one sees the fresh record.
+//! - Users, sessions, consents, codes, refresh tokens and pending requests do not bump the
+//!   registry version (they are not cached in memory).
 
 use async_trait::async_trait;
 use warden_types::UnixTime;
 
 use crate::model::{
-    Api, AuditEvent, Client, InitialAccessToken, KeyState, OpaqueTokenRecord, StoredKey,
+    Api, AuditEvent, AuthorizationCodeRecord, Client, CodeIssuance, CodeRedemption, Consent,
+    InitialAccessToken, KeyState, LoginFailures, OpaqueTokenRecord, PendingKind, PendingRequest,
+    RefreshTokenRecord, RefreshUse, Session, StoredKey, User,
 };
 
 /// A storage failure. Protocol code maps every variant but `Conflict` to `server_error`.
@@ -142,8 +149,123 @@ pub trait Store: Send + Sync + 'static {
     /// Stores `value` under `key` unless a value exists; returns the value now stored.
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
 
+    // ---- users ---------------------------------------------------------------------------
+    /// Inserts a user; `Conflict` if the sub, the username or the email exists.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    /// Replaces a user (matched by sub); false if it does not exist. `Conflict` if the new
+    /// username or email belongs to another user.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// One user by sub.
+    async fn user(&self, sub: &str) -> StoreResult<Option<User>>;
+    /// One user by (lower-cased) username.
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// One user by (lower-cased) email.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// Every user, ordered by username.
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Deletes a user and, in the same transaction, its sessions, consents, refresh tokens
+    /// and unredeemed authorization codes; false if it did not exist.
+    async fn delete_user(&self, sub: &str) -> StoreResult<bool>;
+
+    // ---- sessions ------------------------------------------------------------------------
+    /// Stores a session; `Conflict` if the id hash exists.
+    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// A session that has not expired at `now`.
+    async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<Session>>;
+    /// Adds `client_id` to the session's clients (no duplicates); false if the session is gone.
+    async fn add_session_client(&self, id_hash: &str, client_id: &str) -> StoreResult<bool>;
+    /// Deletes a session and returns it (expired or not), so logout can notify its clients.
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    /// Deletes every session of a user; returns them.
+    async fn delete_user_sessions(&self, sub: &str) -> StoreResult<Vec<Session>>;
+
+    // ---- consent -------------------------------------------------------------------------
+    /// What a user allowed a client, if anything.
+    async fn consent(&self, user_sub: &str, client_id: &str) -> StoreResult<Option<Consent>>;
+    /// Stores (replaces) a consent.
+    async fn save_consent(&self, consent: &Consent) -> StoreResult<()>;
+
+    // ---- authorization codes ------------------------------------------------------------
+    /// Stores a new code; `Conflict` if the hash exists.
+    async fn insert_authorization_code(&self, code: &AuthorizationCodeRecord) -> StoreResult<()>;
+    /// Atomically marks the code redeemed at `now` if it was not: `Fresh` for the first
+    /// caller, `AlreadyRedeemed` for every later one, `None` if unknown. Expiry is the
+    /// caller's to check (an expired code is still returned, so it can be refused precisely).
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<CodeRedemption>>;
+    /// Records what a redemption issued; false if the code is gone.
+    async fn record_code_issuance(
+        &self,
+        code_hash: &str,
+        issued: &CodeIssuance,
+    ) -> StoreResult<bool>;
+
+    // ---- refresh tokens -----------------------------------------------------------------
+    /// Stores a refresh token; `Conflict` if the hash exists.
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
+    /// A refresh token as stored (any state).
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Atomically sets `used_at = now` if the token is neither used nor revoked: `Fresh` for
+    /// that first caller, `Spent` (record as stored) otherwise, `None` if unknown.
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<RefreshUse>>;
+    /// Revokes every token of a family; returns how many were changed.
+    async fn revoke_refresh_family(&self, family_id: &str) -> StoreResult<u64>;
+    /// Revokes every refresh token of a user (optionally only those of one client).
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user_sub: &str,
+        client_id: Option<&str>,
+    ) -> StoreResult<u64>;
+
+    // ---- pending authorization requests (PAR, interactions) ------------------------------
+    /// Stores a pending request; `Conflict` if the hash exists.
+    async fn insert_pending_request(&self, request: &PendingRequest) -> StoreResult<()>;
+    /// A pending request of that kind that has not expired at `now`.
+    async fn pending_request(
+        &self,
+        kind: PendingKind,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingRequest>>;
+    /// Atomically deletes and returns a pending request of that kind that has not expired at
+    /// `now` (single use: of two concurrent takers exactly one gets it).
+    async fn take_pending_request(
+        &self,
+        kind: PendingKind,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingRequest>>;
+
+    // ---- login throttling ----------------------------------------------------------------
+    /// Counts one failed login under `key` at `now`. If the previous failure is older than
+    /// `window` seconds the count restarts at 1. Returns the updated counter.
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window: i64,
+    ) -> StoreResult<LoginFailures>;
+    /// The counter under `key`, if its latest failure is within `window` seconds of `now`.
+    async fn login_failures(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window: i64,
+    ) -> StoreResult<Option<LoginFailures>>;
+    /// Forgets the failures under `key` (after a successful login).
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+
     // ---- maintenance --------------------------------------------------------------------
-    /// Deletes expired assertion jtis, revoked jtis, opaque tokens and initial access
-    /// tokens; returns how many rows went.
+    /// Deletes expired assertion jtis, revoked jtis, opaque tokens, initial access tokens,
+    /// sessions, authorization codes (kept one hour past expiry so a late replay is still
+    /// recognised), refresh tokens (past the family expiry), pending requests and login
+    /// failure counters idle for a day; returns how many rows went.
     async fn prune_expired(&self, now: UnixTime) -> StoreResult<u64>;
 }

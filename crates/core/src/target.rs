@@ -143,6 +143,7 @@ mod tests {
             metadata: Default::default(),
             registration_token_hash: None,
             registration_token_sealed: None,
+            oidc: Default::default(),
             created_at: 0,
             updated_at: 0,
         }

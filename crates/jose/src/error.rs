@@ -1,4 +1,5 @@
-//! The one error type of this crate.
+//! The error type of this crate's JWS, JWK and sealing operations ([`JweError`](crate::JweError)
+//! is JWE's own).
 //!
 //! Every variant is a fixed string: no key material, token content, claim or header value ever
 //! reaches `Display`, so callers may log a `JoseError` as it is. The `&'static str` details are

@@ -184,8 +184,9 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
-/// Decoded public key members, before they are bound to an algorithm.
-enum KeyMaterial {
+/// Decoded public key members, before they are bound to an algorithm. Also the starting point
+/// of JWE recipient keys ([`JweEncrypter`](crate::JweEncrypter)).
+pub(crate) enum KeyMaterial {
     Rsa {
         n: Vec<u8>,
         e: Vec<u8>,
@@ -198,7 +199,7 @@ enum KeyMaterial {
 }
 
 impl KeyMaterial {
-    fn from_jwk(jwk: &Jwk) -> Result<Self, JoseError> {
+    pub(crate) fn from_jwk(jwk: &Jwk) -> Result<Self, JoseError> {
         match jwk.kty.as_str() {
             "RSA" => {
                 let n = decode_member(jwk.n.as_deref())?;

@@ -8,9 +8,13 @@
 //!   validation steps with the RFC 8725 rules (allow-list, no `none`, no header-chosen keys).
 //! - [`jwk`]: [`VerifyingKey`] and [`VerifyingKeySet`] from RFC 7517 JWKs, and the RFC 7638
 //!   [`jwk_thumbprint`].
+//! - [`jwe`]: compact JWE (RFC 7516): [`JweEncrypter`] to a recipient's public JWK
+//!   (`RSA-OAEP-256` or `ECDH-ES`, with `A256GCM` or `A128GCM`) and [`JweDecrypter`] with an
+//!   explicit allow-list, e.g. for encrypted ID tokens (OpenID Connect Core §10.2).
 //! - [`master`]: [`MasterKey`], AES-256-GCM sealing of private keys and secrets, and derived
 //!   sub-keys such as the client-secret pepper.
-//! - [`primitives`]: base64url, SHA-256, HMAC-SHA256 and random bytes for the other crates.
+//! - [`primitives`]: base64url, SHA-256, HMAC-SHA256, random bytes and the OpenID Connect
+//!   [`left_half_hash`] (`at_hash`, `c_hash`) for the other crates.
 //! - [`error`]: [`JoseError`], whose messages never carry key material or token contents.
 //!
 //! # One token's journey
@@ -33,6 +37,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod jwe;
 pub mod jwk;
 pub mod master;
 pub mod primitives;
@@ -40,10 +45,15 @@ pub mod signing;
 pub mod verify;
 
 pub use error::JoseError;
+pub use jwe::{
+    JweAlgorithm, JweDecrypter, JweEncrypter, JweEncryption, JweError, JweHeader,
+    MAX_COMPACT_JWE_LEN,
+};
 pub use jwk::{KeyType, VerifyingKey, VerifyingKeySet, jwk_thumbprint};
 pub use master::MasterKey;
 pub use primitives::{
-    base64url_decode, base64url_encode, hmac_sha256, hmac_sha256_verify, random_bytes, sha256,
+    base64url_decode, base64url_encode, hmac_sha256, hmac_sha256_verify, left_half_hash,
+    random_bytes, sha256,
 };
 pub use signing::{SigningKey, sign_jwt_with_secret};
 pub use verify::{MAX_COMPACT_JWS_LEN, Unverified, Verified, parse_compact};

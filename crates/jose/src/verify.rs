@@ -300,7 +300,7 @@ impl Header {
 
 /// Whether a header member appeared at all, whatever its value (even `null`).
 #[derive(Default)]
-struct Present(bool);
+pub(crate) struct Present(pub(crate) bool);
 
 impl<'de> Deserialize<'de> for Present {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

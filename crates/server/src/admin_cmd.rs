@@ -8,11 +8,16 @@ use warden_core::Engine;
 use warden_core::admin::{AdminError, NewApi, NewClient};
 use warden_core::audit::MemoryAudit;
 use warden_core::clock::Clock;
-use warden_core::model::{Api, StoredKey};
+use warden_core::model::{Api, Client, StoredKey, User};
+use warden_core::users::NewUser;
 use warden_types::jwk::JwkSet;
-use warden_types::{JwsAlgorithm, Scope, SigningAlg, TokenEndpointAuthMethod, TokenFormat};
+use warden_types::{
+    GrantType, JwsAlgorithm, Scope, SecretString, SigningAlg, TokenEndpointAuthMethod, TokenFormat,
+};
 
-use crate::cli::{ApiCommand, AuditCommand, ClientCommand, KeysCommand, RegistrationTokenCommand};
+use crate::cli::{
+    ApiCommand, AuditCommand, ClientCommand, KeysCommand, RegistrationTokenCommand, UserCommand,
+};
 use crate::config::Settings;
 use crate::duration::parse_duration;
 use crate::state::open_engine;
@@ -125,6 +130,14 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
             jwks_file,
             jwks_uri,
             signing_alg,
+            response_types,
+            first_party,
+            require_par,
+            allow_public_refresh,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            id_token_alg,
+            application_type,
         } => {
             let auth_method: TokenEndpointAuthMethod = auth_method.parse().map_err(|_| {
                 String::from(
@@ -155,6 +168,20 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
                 ),
                 None => None,
             };
+            let id_token_signed_response_alg: Option<SigningAlg> = match id_token_alg {
+                Some(a) => Some(a.parse().map_err(|_| {
+                    format!("--id-token-alg: '{a}' is not one of RS256, PS256, ES256, EdDSA")
+                })?),
+                None => None,
+            };
+            if let Some(t) = &application_type
+                && t != "web"
+                && t != "native"
+            {
+                return Err(format!(
+                    "--application-type must be web or native, not '{t}'"
+                ));
+            }
             let info = engine
                 .create_client(
                     NewClient {
@@ -167,26 +194,36 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
                         jwks,
                         jwks_uri,
                         auth_signing_alg,
+                        response_types,
+                        first_party,
+                        require_par,
+                        allow_public_refresh,
+                        post_logout_redirect_uris,
+                        backchannel_logout_uri,
+                        id_token_signed_response_alg,
+                        application_type,
                     },
                     now,
                 )
                 .await
                 .map_err(admin)?;
-            serde_json::to_value(info).map_err(|e| e.to_string())
+            let mut value = serde_json::to_value(&info).map_err(|e| e.to_string())?;
+            // The stored client, for its browser-flow settings.
+            if let Ok(Some(c)) = engine.store().client(&info.client_id).await {
+                value["oidc"] = oidc_json(&c);
+            }
+            Ok(value)
         }
         ClientCommand::List => {
             let clients = engine.store().clients().await.map_err(|e| e.to_string())?;
-            Ok(json!(
-                clients
-                    .iter()
-                    .map(|c| engine.client_information(c))
-                    .collect::<Vec<_>>()
-            ))
+            clients
+                .iter()
+                .map(|c| client_json(&engine, c))
+                .collect::<Result<Vec<_>, _>>()
+                .map(serde_json::Value::Array)
         }
         ClientCommand::Show { client_id } => match engine.store().client(&client_id).await {
-            Ok(Some(c)) => {
-                serde_json::to_value(engine.client_information(&c)).map_err(|e| e.to_string())
-            }
+            Ok(Some(c)) => client_json(&engine, &c),
             Ok(None) => Err(format!("client {client_id} not found")),
             Err(e) => Err(e.to_string()),
         },
@@ -200,6 +237,150 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
                 .await
                 .map_err(admin)?;
             serde_json::to_value(info).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// A client's browser-flow settings, as `client show` prints them.
+fn oidc_json(client: &Client) -> serde_json::Value {
+    let o = &client.oidc;
+    json!({
+        "response_types": if o.response_types.is_empty()
+            && client.grant_types.contains(&GrantType::AuthorizationCode)
+        {
+            vec![String::from("code")]
+        } else {
+            o.response_types.clone()
+        },
+        "first_party": o.first_party,
+        "require_par": o.require_par,
+        "allow_public_refresh": o.allow_public_refresh,
+        "post_logout_redirect_uris": o.post_logout_redirect_uris,
+        "backchannel_logout_uri": o.backchannel_logout_uri,
+        "backchannel_logout_session_required": o.backchannel_logout_session_required,
+        "id_token_signed_response_alg": client.id_token_alg().as_str(),
+        "id_token_encrypted_response_alg": o.id_token_encrypted_response_alg,
+        "id_token_encrypted_response_enc": o.id_token_encrypted_response_enc,
+        "application_type": o.application_type.as_deref().unwrap_or("web"),
+    })
+}
+
+/// The public view of a client with its browser-flow settings under `oidc`.
+fn client_json(engine: &Engine, client: &Client) -> CmdResult {
+    let mut value =
+        serde_json::to_value(engine.client_information(client)).map_err(|e| e.to_string())?;
+    value["oidc"] = oidc_json(client);
+    Ok(value)
+}
+
+/// The user as the CLI prints it: never the password hash.
+fn user_json(user: &User) -> serde_json::Value {
+    json!({
+        "sub": user.sub,
+        "username": user.username,
+        "email": user.email,
+        "name": user.name,
+        "disabled": user.disabled,
+        "created_at": user.created_at,
+    })
+}
+
+/// Longest password line read from stdin, in bytes.
+const MAX_PASSWORD_LINE: u64 = 4096;
+
+/// Reads one line from stdin; a trailing `\n` or `\r\n` is not part of the password.
+async fn read_password_line() -> Result<SecretString, String> {
+    tokio::task::spawn_blocking(|| {
+        use std::io::{BufRead, Read};
+        let stdin = std::io::stdin();
+        let mut bytes = Vec::new();
+        stdin
+            .lock()
+            .take(MAX_PASSWORD_LINE + 2)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| format!("reading the password from stdin: {e}"))?;
+        if bytes.is_empty() {
+            return Err(String::from("--password-stdin: no password on stdin"));
+        }
+        let had_newline = bytes.last() == Some(&b'\n');
+        if had_newline {
+            bytes.pop();
+            if bytes.last() == Some(&b'\r') {
+                bytes.pop();
+            }
+        }
+        if bytes.len() as u64 > MAX_PASSWORD_LINE
+            || (!had_newline && bytes.len() as u64 >= MAX_PASSWORD_LINE)
+        {
+            return Err(String::from(
+                "--password-stdin: the password line is too long",
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| String::from("--password-stdin: the password is not UTF-8"))?;
+        Ok(SecretString::new(text))
+    })
+    .await
+    .map_err(|_| String::from("reading the password from stdin failed"))?
+}
+
+/// `warden user ...`
+pub async fn user(engine: Arc<Engine>, now: i64, cmd: UserCommand) -> CmdResult {
+    match cmd {
+        UserCommand::Create {
+            username,
+            email,
+            name,
+            password_stdin: _,
+        } => {
+            let password = read_password_line().await?;
+            let user = engine
+                .create_user(
+                    NewUser {
+                        username,
+                        email,
+                        name,
+                        password,
+                    },
+                    now,
+                )
+                .await
+                .map_err(admin)?;
+            Ok(user_json(&user))
+        }
+        UserCommand::List => {
+            let users = engine.list_users().await.map_err(admin)?;
+            Ok(json!(users.iter().map(user_json).collect::<Vec<_>>()))
+        }
+        UserCommand::Show { id } => Ok(user_json(&engine.find_user(&id).await.map_err(admin)?)),
+        UserCommand::Disable { id } => Ok(user_json(
+            &engine
+                .set_user_disabled(&id, true, now)
+                .await
+                .map_err(admin)?,
+        )),
+        UserCommand::Enable { id } => Ok(user_json(
+            &engine
+                .set_user_disabled(&id, false, now)
+                .await
+                .map_err(admin)?,
+        )),
+        UserCommand::Delete { id } => {
+            let user = engine.delete_user(&id, now).await.map_err(admin)?;
+            Ok(json!({ "deleted": user.sub, "username": user.username }))
+        }
+        UserCommand::SetPassword {
+            id,
+            password_stdin: _,
+        } => {
+            // Find the user first, so a wrong ID fails before stdin is read.
+            engine.find_user(&id).await.map_err(admin)?;
+            let password = read_password_line().await?;
+            let user = engine
+                .set_user_password(&id, password, now)
+                .await
+                .map_err(admin)?;
+            Ok(user_json(&user))
         }
     }
 }

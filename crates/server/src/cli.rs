@@ -36,6 +36,9 @@ pub enum Command {
     /// Manage clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage users (people who log in).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Manage RFC 7591 initial access tokens.
     #[command(subcommand, name = "registration-token")]
     RegistrationToken(RegistrationTokenCommand),
@@ -96,6 +99,8 @@ pub enum ApiCommand {
 }
 
 /// `warden client ...`
+// Parsed once per process: the size of the `create` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Create a client; prints JSON with client_id and client_secret (shown once).
@@ -128,6 +133,31 @@ pub enum ClientCommand {
         /// The only algorithm accepted for its assertions.
         #[arg(long)]
         signing_alg: Option<String>,
+        /// Response type: code or "code id_token" (repeatable; default code with the
+        /// authorization_code grant).
+        #[arg(long = "response-type")]
+        response_types: Vec<String>,
+        /// A first-party client: users are not asked for consent.
+        #[arg(long)]
+        first_party: bool,
+        /// Authorization requests must be pushed first (RFC 9126 PAR).
+        #[arg(long)]
+        require_par: bool,
+        /// Let this public client (auth method none) receive refresh tokens.
+        #[arg(long)]
+        allow_public_refresh: bool,
+        /// Where RP-initiated logout may return the browser (repeatable).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// OpenID Connect back-channel logout endpoint.
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// ID token signing algorithm: RS256 (default), PS256, ES256 or EdDSA.
+        #[arg(long)]
+        id_token_alg: Option<String>,
+        /// web (default) or native (RFC 8252: loopback and private-use redirect URIs).
+        #[arg(long)]
+        application_type: Option<String>,
     },
     /// List clients.
     List,
@@ -145,6 +175,55 @@ pub enum ClientCommand {
     RotateSecret {
         /// Client id.
         client_id: String,
+    },
+}
+
+/// `warden user ...`. ID is the user's sub, username or email.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read as one line from stdin.
+    Create {
+        /// Login name (stored lower-cased).
+        username: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Full name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from stdin (one line; the newline is not part of it).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Show one user.
+    Show {
+        /// Sub, username or email.
+        id: String,
+    },
+    /// Disable a user: no login, sessions and refresh tokens end.
+    Disable {
+        /// Sub, username or email.
+        id: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Sub, username or email.
+        id: String,
+    },
+    /// Delete a user with its sessions, consents and tokens.
+    Delete {
+        /// Sub, username or email.
+        id: String,
+    },
+    /// Set a new password, read as one line from stdin; sessions and refresh tokens end.
+    SetPassword {
+        /// Sub, username or email.
+        id: String,
+        /// Read the password from stdin (one line; the newline is not part of it).
+        #[arg(long, required = true)]
+        password_stdin: bool,
     },
 }
 

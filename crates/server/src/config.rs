@@ -125,6 +125,10 @@ pub struct Settings {
     pub registration_requires_token: bool,
     /// Audit retention, seconds (0 = forever).
     pub audit_retention: i64,
+    /// Look of the login, consent and logout pages.
+    pub branding: crate::pages::Branding,
+    /// Lifetimes and switches of the browser flows.
+    pub people: warden_core::config::PeopleConfig,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -370,6 +374,8 @@ impl Settings {
             registration_enabled,
             registration_requires_token,
             audit_retention,
+            branding: crate::pages::Branding::default(),
+            people: warden_core::config::PeopleConfig::default(),
         })
     }
 
@@ -384,6 +390,7 @@ impl Settings {
         cfg.registration_enabled = self.registration_enabled;
         cfg.registration_requires_token = self.registration_requires_token;
         cfg.audit_retention = self.audit_retention;
+        cfg.people = self.people.clone();
         cfg
     }
 }

@@ -18,11 +18,17 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Every route, as a bounded metrics label. Routes nested under an issuer path end with one
 /// of these, so they share its label.
-const ROUTES: [&str; 12] = [
+const ROUTES: [&str; 18] = [
     "/.well-known/oauth-authorization-server",
     "/.well-known/openid-configuration",
     "/register/{client_id}",
     "/introspect",
+    "/authorize",
+    "/userinfo",
+    "/consent",
+    "/logout",
+    "/login",
+    "/par",
     "/register",
     "/healthz",
     "/metrics",
@@ -119,7 +125,7 @@ fn is_json(response: &Response) -> bool {
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"))
 }
 
 fn framework_error(status: StatusCode) -> Response {

@@ -5,20 +5,31 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, header};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
 use tower_http::timeout::TimeoutLayer;
 use warden_types::ErrorCode;
 
-use crate::handlers::{discovery, health, introspect, register, revoke, token};
+use crate::handlers::{
+    authorize, discovery, health, introspect, logout, par, register, revoke, token, userinfo,
+};
 use crate::http_error::HttpError;
 use crate::observe;
 use crate::state::AppState;
 
 /// The endpoints, without layers (mounted at the root, and under the issuer's path).
 fn endpoints() -> Router<Arc<AppState>> {
-    Router::new()
+    // Endpoints a single-page app calls from the browser: readable cross-origin. No cookie
+    // is involved (credentials travel in the body or the Authorization header), so any
+    // origin may call them; the cookie-bearing pages are not in this group.
+    let cors = CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+    let browser_callable = Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),
@@ -29,8 +40,23 @@ fn endpoints() -> Router<Arc<AppState>> {
         )
         .route("/jwks", get(discovery::jwks))
         .route("/token", post(token::token))
-        .route("/introspect", post(introspect::introspect))
         .route("/revoke", post(revoke::revoke))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo_get).post(userinfo::userinfo_post),
+        )
+        .layer(cors);
+    Router::new()
+        .merge(browser_callable)
+        .route(
+            "/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route("/login", post(authorize::login))
+        .route("/consent", post(authorize::consent))
+        .route("/par", post(par::par))
+        .route("/logout", get(logout::logout_get).post(logout::logout_post))
+        .route("/introspect", post(introspect::introspect))
         .route("/register", post(register::create))
         .route(
             "/register/{client_id}",

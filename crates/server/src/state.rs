@@ -8,9 +8,11 @@ use warden_core::clock::Clock;
 
 use crate::audit_writer::{self, AuditWriter};
 use crate::config::Settings;
+use crate::cookies::CookieConfig;
 use crate::jwks_fetch::HttpJwksFetcher;
 use crate::master_key;
 use crate::metrics::Metrics;
+use crate::pages::Pages;
 
 /// What every handler shares.
 pub struct AppState {
@@ -22,6 +24,12 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Settings.
     pub settings: Settings,
+    /// The login, consent and logout pages.
+    pub(crate) pages: Arc<Pages>,
+    /// Browser cookie names and attributes.
+    pub(crate) cookies: CookieConfig,
+    /// Outbound HTTP (back-channel logout).
+    pub(crate) http: reqwest::Client,
 }
 
 /// Opens the database and the engine. `create_keys` creates signing keys on first need
@@ -63,12 +71,21 @@ pub async fn build(
     let metrics = Arc::new(Metrics::new());
     let (sink, writer) = audit_writer::channel(metrics.clone());
     let engine = open_engine(&settings, &clock, Arc::new(sink), true).await?;
+    let pages = Pages::new(settings.branding.clone()).map_err(|e| format!("branding: {e}"))?;
+    let cookies = CookieConfig::for_issuer(&engine.config().issuer);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
     Ok((
         Arc::new(AppState {
             engine: Arc::new(engine),
             metrics,
             clock,
             settings,
+            pages: Arc::new(pages),
+            cookies,
+            http,
         }),
         writer,
     ))

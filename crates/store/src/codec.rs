@@ -5,13 +5,23 @@
 //! filters on or updates atomically (key state and times, token hashes, expiries, the revoked
 //! flag) is a real column, and the records holding such fields are decoded column by column.
 //!
+//! The records of the human side (users, sessions, consents, authorization codes, refresh
+//! tokens, pending requests) are also stored whole in `data`, with the fields queries filter on
+//! copied into columns. The fields changed after insertion (`redeemed_at` and `issued` of a
+//! code, `used_at` and `revoked` of a refresh token) are updated in their columns alone, by
+//! single conditional statements; their decoders read the record from `data` and then take
+//! those fields from the columns, so the copy `data` kept from insertion never shows.
+//!
 //! Decoders are generic over the sqlx row type so the SQLite and PostgreSQL stores share one
 //! definition of each record's columns.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
-use warden_core::model::{AuditEvent, InitialAccessToken, KeyState, OpaqueTokenRecord, StoredKey};
+use warden_core::model::{
+    AuditEvent, AuthorizationCodeRecord, CodeIssuance, InitialAccessToken, KeyState, LoginFailures,
+    OpaqueTokenRecord, RefreshTokenRecord, Session, StoredKey, User,
+};
 use warden_core::store::{StoreError, StoreResult};
 use warden_types::{ApiIdentifier, ClientId, Kid, Scope, SigningAlg};
 
@@ -51,7 +61,8 @@ fn describe(error: &serde_json::Error) -> String {
     )
 }
 
-/// Decodes the `data` column holding a whole record (APIs, clients).
+/// Decodes the `data` column holding a whole record (APIs, clients, users, sessions,
+/// consents, pending requests).
 pub(crate) fn data<'r, R, T>(row: &'r R, what: &str) -> StoreResult<T>
 where
     R: Row,
@@ -180,6 +191,85 @@ where
         actor: row.try_get("actor").map_err(db_error)?,
         source: row.try_get("source").map_err(db_error)?,
         detail: from_json("audit event detail", &detail)?,
+    })
+}
+
+/// The `email` column of a user: NULL for a user without an email address, so that any
+/// number of them fit under the column's unique constraint.
+pub(crate) fn user_email(user: &User) -> Option<&str> {
+    (!user.email.is_empty()).then_some(user.email.as_str())
+}
+
+/// Decodes the `data` of deleted sessions, oldest first: `DELETE ... RETURNING` yields rows
+/// in no defined order, and logout should notify a user's clients in a stable one.
+pub(crate) fn sessions_oldest_first<R>(rows: &[R]) -> StoreResult<Vec<Session>>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut sessions = rows
+        .iter()
+        .map(|row| data(row, "session"))
+        .collect::<StoreResult<Vec<Session>>>()?;
+    sessions.sort_by(|a, b| (a.created_at, &a.id_hash).cmp(&(b.created_at, &b.id_hash)));
+    Ok(sessions)
+}
+
+/// Decodes an `authorization_codes` row: the record from `data`, with `redeemed_at` and
+/// `issued` from their columns (set after insertion, so `data` may hold a stale copy).
+pub(crate) fn authorization_code<'r, R>(row: &'r R) -> StoreResult<AuthorizationCodeRecord>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut code: AuthorizationCodeRecord = data(row, "authorization code")?;
+    code.redeemed_at = row.try_get("redeemed_at").map_err(db_error)?;
+    let issued: Option<String> = row.try_get("issued").map_err(db_error)?;
+    code.issued = issued
+        .map(|text| from_json("authorization code issuance", &text))
+        .transpose()?;
+    Ok(code)
+}
+
+/// The `issued` column of an authorization code.
+pub(crate) fn code_issuance(issued: Option<&CodeIssuance>) -> StoreResult<Option<String>> {
+    issued
+        .map(|issued| to_json("authorization code issuance", issued))
+        .transpose()
+}
+
+/// Decodes a `refresh_tokens` row: the record from `data`, with `used_at` and `revoked` from
+/// their columns (set after insertion, so `data` may hold a stale copy).
+pub(crate) fn refresh_token<'r, R>(row: &'r R) -> StoreResult<RefreshTokenRecord>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut token: RefreshTokenRecord = data(row, "refresh token")?;
+    token.used_at = row.try_get("used_at").map_err(db_error)?;
+    token.revoked = row.try_get("revoked").map_err(db_error)?;
+    Ok(token)
+}
+
+/// Decodes a `login_failures` row (`count`, `last_failure`).
+pub(crate) fn login_failures<'r, R>(row: &'r R) -> StoreResult<LoginFailures>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let count: i64 = row.try_get("count").map_err(db_error)?;
+    Ok(LoginFailures {
+        // The column is a 64-bit integer; a counter past u32 saturates rather than failing
+        // the login path.
+        count: u32::try_from(count.max(0)).unwrap_or(u32::MAX),
+        last_failure: row.try_get("last_failure").map_err(db_error)?,
     })
 }
 

@@ -30,6 +30,7 @@ mod codec;
 use std::sync::Arc;
 
 use warden_core::store::{Store, StoreError};
+use warden_types::UnixTime;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -67,6 +68,50 @@ fn scheme(url: &str) -> Option<String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
     plausible.then(|| scheme.to_ascii_lowercase())
+}
+
+/// What goes with a deleted user, in the same transaction; each statement binds the user's
+/// sub as `$1`. Redeemed codes stay until pruned, so a late replay of one is still recognised.
+pub(crate) const USER_CASCADE: [&str; 4] = [
+    "DELETE FROM sessions WHERE user_sub = $1",
+    "DELETE FROM consents WHERE user_sub = $1",
+    "DELETE FROM refresh_tokens WHERE user_sub = $1",
+    "DELETE FROM authorization_codes WHERE user_sub = $1 AND redeemed_at IS NULL",
+];
+
+/// How long an authorization code is kept past its expiry: a replay arriving late is then
+/// still recognised as one (and can revoke what the first redemption issued) rather than
+/// refused as an unknown code.
+const CODE_RETENTION: i64 = 60 * 60;
+
+/// How long a failed-login counter is kept after its latest failure; longer than any sensible
+/// throttling window.
+const LOGIN_FAILURE_RETENTION: i64 = 24 * 60 * 60;
+
+/// The statements [`Store::prune_expired`] runs on both backends, each with the cutoff it
+/// binds as `$1`. They run one by one, not in one transaction: nothing ties the tables
+/// together, and short statements let hot-path writes interleave with a large prune.
+pub(crate) fn prune_statements(now: UnixTime) -> [(&'static str, UnixTime); 9] {
+    [
+        ("DELETE FROM assertion_jtis WHERE expires_at <= $1", now),
+        ("DELETE FROM revoked_jtis WHERE expires_at <= $1", now),
+        ("DELETE FROM opaque_tokens WHERE exp <= $1", now),
+        (
+            "DELETE FROM initial_access_tokens WHERE expires_at <= $1",
+            now,
+        ),
+        ("DELETE FROM sessions WHERE expires_at <= $1", now),
+        (
+            "DELETE FROM authorization_codes WHERE expires_at < $1",
+            now.saturating_sub(CODE_RETENTION),
+        ),
+        ("DELETE FROM refresh_tokens WHERE expires_at <= $1", now),
+        ("DELETE FROM pending_requests WHERE expires_at <= $1", now),
+        (
+            "DELETE FROM login_failures WHERE last_failure < $1",
+            now.saturating_sub(LOGIN_FAILURE_RETENTION),
+        ),
+    ]
 }
 
 #[cfg(test)]

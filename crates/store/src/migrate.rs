@@ -31,7 +31,13 @@ pub struct Migration {
 }
 
 /// The SQLite schema.
-pub const SQLITE: &[Migration] = &[Migration {
+pub const SQLITE: &[Migration] = &[SQLITE_V1, SQLITE_V2];
+
+/// The PostgreSQL schema; the same tables as [`SQLITE`].
+pub const POSTGRES: &[Migration] = &[POSTGRES_V1, POSTGRES_V2];
+
+/// The registry, keys, replay sets, tokens, audit and settings.
+const SQLITE_V1: Migration = Migration {
     version: 1,
     description: "registry, signing keys, replay and revocation sets, opaque and initial access tokens, audit, settings",
     statements: &[
@@ -109,10 +115,82 @@ pub const SQLITE: &[Migration] = &[Migration {
             value TEXT NOT NULL
         )",
     ],
-}];
+};
 
-/// The PostgreSQL schema; the same tables as [`SQLITE`].
-pub const POSTGRES: &[Migration] = &[Migration {
+/// The human side (OpenID Connect). Each record is whole in `data`; what a query filters on
+/// or updates atomically (expiries, `redeemed_at`, `used_at`, `revoked`, counters) is a column.
+const SQLITE_V2: Migration = Migration {
+    version: 2,
+    description: "users, sessions, consents, authorization codes, refresh tokens, pending requests, login throttling",
+    statements: &[
+        // `email` is NULL for a user without one, so any number of such users coexist under
+        // the unique constraint; the record itself keeps its empty string in `data`.
+        "CREATE TABLE users (
+            sub TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            email TEXT UNIQUE,
+            data TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )",
+        "CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            sid TEXT NOT NULL,
+            user_sub TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )",
+        "CREATE INDEX sessions_user_sub ON sessions (user_sub)",
+        "CREATE INDEX sessions_expires_at ON sessions (expires_at)",
+        "CREATE TABLE consents (
+            user_sub TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            data TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (user_sub, client_id)
+        ) WITHOUT ROWID",
+        "CREATE TABLE authorization_codes (
+            code_hash TEXT PRIMARY KEY,
+            user_sub TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            redeemed_at INTEGER,
+            issued TEXT,
+            data TEXT NOT NULL
+        )",
+        "CREATE INDEX authorization_codes_user_sub ON authorization_codes (user_sub)",
+        "CREATE INDEX authorization_codes_expires_at ON authorization_codes (expires_at)",
+        "CREATE TABLE refresh_tokens (
+            token_hash TEXT PRIMARY KEY,
+            family_id TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            user_sub TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            revoked BOOLEAN NOT NULL DEFAULT FALSE,
+            data TEXT NOT NULL
+        )",
+        "CREATE INDEX refresh_tokens_family_id ON refresh_tokens (family_id)",
+        "CREATE INDEX refresh_tokens_user_sub ON refresh_tokens (user_sub, client_id)",
+        "CREATE INDEX refresh_tokens_expires_at ON refresh_tokens (expires_at)",
+        "CREATE TABLE pending_requests (
+            id_hash TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('par', 'interaction')),
+            client_id TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )",
+        "CREATE INDEX pending_requests_expires_at ON pending_requests (expires_at)",
+        "CREATE TABLE login_failures (
+            key TEXT PRIMARY KEY,
+            count INTEGER NOT NULL,
+            last_failure INTEGER NOT NULL
+        ) WITHOUT ROWID",
+        "CREATE INDEX login_failures_last_failure ON login_failures (last_failure)",
+    ],
+};
+
+/// [`SQLITE_V1`] for PostgreSQL.
+const POSTGRES_V1: Migration = Migration {
     version: 1,
     description: "registry, signing keys, replay and revocation sets, opaque and initial access tokens, audit, settings",
     statements: &[
@@ -190,7 +268,77 @@ pub const POSTGRES: &[Migration] = &[Migration {
             value TEXT NOT NULL
         )",
     ],
-}];
+};
+
+/// [`SQLITE_V2`] for PostgreSQL.
+const POSTGRES_V2: Migration = Migration {
+    version: 2,
+    description: "users, sessions, consents, authorization codes, refresh tokens, pending requests, login throttling",
+    statements: &[
+        // `email` is NULL for a user without one, as in SQLite.
+        "CREATE TABLE users (
+            sub TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            email TEXT UNIQUE,
+            data TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )",
+        "CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            sid TEXT NOT NULL,
+            user_sub TEXT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            data TEXT NOT NULL
+        )",
+        "CREATE INDEX sessions_user_sub ON sessions (user_sub)",
+        "CREATE INDEX sessions_expires_at ON sessions (expires_at)",
+        "CREATE TABLE consents (
+            user_sub TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            data TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (user_sub, client_id)
+        )",
+        "CREATE TABLE authorization_codes (
+            code_hash TEXT PRIMARY KEY,
+            user_sub TEXT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            redeemed_at BIGINT,
+            issued TEXT,
+            data TEXT NOT NULL
+        )",
+        "CREATE INDEX authorization_codes_user_sub ON authorization_codes (user_sub)",
+        "CREATE INDEX authorization_codes_expires_at ON authorization_codes (expires_at)",
+        "CREATE TABLE refresh_tokens (
+            token_hash TEXT PRIMARY KEY,
+            family_id TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            user_sub TEXT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            used_at BIGINT,
+            revoked BOOLEAN NOT NULL DEFAULT FALSE,
+            data TEXT NOT NULL
+        )",
+        "CREATE INDEX refresh_tokens_family_id ON refresh_tokens (family_id)",
+        "CREATE INDEX refresh_tokens_user_sub ON refresh_tokens (user_sub, client_id)",
+        "CREATE INDEX refresh_tokens_expires_at ON refresh_tokens (expires_at)",
+        "CREATE TABLE pending_requests (
+            id_hash TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('par', 'interaction')),
+            client_id TEXT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            data TEXT NOT NULL
+        )",
+        "CREATE INDEX pending_requests_expires_at ON pending_requests (expires_at)",
+        "CREATE TABLE login_failures (
+            key TEXT PRIMARY KEY,
+            count BIGINT NOT NULL,
+            last_failure BIGINT NOT NULL
+        )",
+        "CREATE INDEX login_failures_last_failure ON login_failures (last_failure)",
+    ],
+};
 
 /// Key of the PostgreSQL advisory lock that serializes migration runs ("WARDENMG").
 const POSTGRES_MIGRATION_LOCK: i64 = 0x5741_5244_454E_4D47;

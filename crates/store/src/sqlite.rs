@@ -31,10 +31,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{Mutex, MutexGuard, mpsc, oneshot};
 use warden_core::model::{
-    Api, AuditEvent, Client, InitialAccessToken, KeyState, OpaqueTokenRecord, StoredKey,
+    Api, AuditEvent, AuthorizationCodeRecord, Client, CodeIssuance, CodeRedemption, Consent,
+    InitialAccessToken, KeyState, LoginFailures, OpaqueTokenRecord, PendingKind, PendingRequest,
+    RefreshTokenRecord, RefreshUse, Session, StoredKey, User,
 };
 use warden_core::store::{Store, StoreError, StoreResult};
-use warden_types::UnixTime;
+use warden_types::{ClientId, UnixTime};
 
 use crate::codec::{self, db_error};
 use crate::migrate;
@@ -975,21 +977,524 @@ impl Store for SqliteStore {
         sqlx::Row::try_get(&row, "value").map_err(db_error)
     }
 
+    // ---- users ---------------------------------------------------------------------------
+
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        // The primary key and the two unique columns turn any clash into `Conflict`.
+        let data = codec::to_json("user", user)?;
+        sqlx::query(
+            "INSERT INTO users (sub, username, email, data, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(user.sub.as_str())
+        .bind(user.username.as_str())
+        .bind(codec::user_email(user))
+        .bind(data)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        let data = codec::to_json("user", user)?;
+        let updated = sqlx::query(
+            "UPDATE users SET username = $2, email = $3, data = $4, created_at = $5,
+                              updated_at = $6
+             WHERE sub = $1",
+        )
+        .bind(user.sub.as_str())
+        .bind(user.username.as_str())
+        .bind(codec::user_email(user))
+        .bind(data)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
+    async fn user(&self, sub: &str) -> StoreResult<Option<User>> {
+        sqlx::query("SELECT data FROM users WHERE sub = $1")
+            .bind(sub)
+            .fetch_optional(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::data(&row, "user"))
+            .transpose()
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        sqlx::query("SELECT data FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::data(&row, "user"))
+            .transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        // Users without an email have NULL in the column, which `=` never matches, so an
+        // empty address finds nobody.
+        sqlx::query("SELECT data FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::data(&row, "user"))
+            .transpose()
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        sqlx::query("SELECT data FROM users ORDER BY username")
+            .fetch_all(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|row| codec::data(row, "user"))
+            .collect()
+    }
+
+    async fn delete_user(&self, sub: &str) -> StoreResult<bool> {
+        let mut conn = self.write.acquire().await;
+        let mut tx = begin_immediate(&mut conn).await?;
+        let deleted = sqlx::query("DELETE FROM users WHERE sub = $1")
+            .bind(sub)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if deleted == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        for statement in crate::USER_CASCADE {
+            sqlx::query(statement)
+                .bind(sub)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    // ---- sessions ------------------------------------------------------------------------
+
+    async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+        let data = codec::to_json("session", session)?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, sid, user_sub, expires_at, data)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session.id_hash.as_str())
+        .bind(session.sid.as_str())
+        .bind(session.user_sub.as_str())
+        .bind(session.expires_at)
+        .bind(data)
+        .execute(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<Session>> {
+        sqlx::query("SELECT data FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::data(&row, "session"))
+            .transpose()
+    }
+
+    async fn add_session_client(&self, id_hash: &str, client_id: &str) -> StoreResult<bool> {
+        // Read-modify-write of the JSON list under the write lock (`BEGIN IMMEDIATE`), so two
+        // clients added at once, from this process or another, both end up in the list.
+        let mut conn = self.write.acquire().await;
+        let mut tx = begin_immediate(&mut conn).await?;
+        let Some(row) = sqlx::query("SELECT data FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?
+        else {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        };
+        let mut session: Session = codec::data(&row, "session")?;
+        if session.clients.iter().any(|c| c.as_str() == client_id) {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(true);
+        }
+        session.clients.push(ClientId::new(client_id));
+        let data = codec::to_json("session", &session)?;
+        sqlx::query("UPDATE sessions SET data = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(data)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1 RETURNING data")
+            .bind(id_hash)
+            .fetch_optional(&mut *self.write.acquire().await)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::data(&row, "session"))
+            .transpose()
+    }
+
+    async fn delete_user_sessions(&self, sub: &str) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query("DELETE FROM sessions WHERE user_sub = $1 RETURNING data")
+            .bind(sub)
+            .fetch_all(&mut *self.write.acquire().await)
+            .await
+            .map_err(db_error)?;
+        codec::sessions_oldest_first(&rows)
+    }
+
+    // ---- consent -------------------------------------------------------------------------
+
+    async fn consent(&self, user_sub: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+        sqlx::query("SELECT data FROM consents WHERE user_sub = $1 AND client_id = $2")
+            .bind(user_sub)
+            .bind(client_id)
+            .fetch_optional(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::data(&row, "consent"))
+            .transpose()
+    }
+
+    async fn save_consent(&self, consent: &Consent) -> StoreResult<()> {
+        let data = codec::to_json("consent", consent)?;
+        sqlx::query(
+            "INSERT INTO consents (user_sub, client_id, data, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_sub, client_id)
+             DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+        )
+        .bind(consent.user_sub.as_str())
+        .bind(consent.client_id.as_str())
+        .bind(data)
+        .bind(consent.updated_at)
+        .execute(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    // ---- authorization codes ------------------------------------------------------------
+
+    async fn insert_authorization_code(&self, code: &AuthorizationCodeRecord) -> StoreResult<()> {
+        let data = codec::to_json("authorization code", code)?;
+        let issued = codec::code_issuance(code.issued.as_ref())?;
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, user_sub, expires_at, redeemed_at,
+                                              issued, data)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(code.code_hash.as_str())
+        .bind(code.user_sub.as_str())
+        .bind(code.expires_at)
+        .bind(code.redeemed_at)
+        .bind(issued)
+        .bind(data)
+        .execute(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<CodeRedemption>> {
+        // One conditional statement: of concurrent redemptions, in this process or another,
+        // exactly one finds `redeemed_at` still NULL and gets the row back.
+        let fresh = sqlx::query(
+            "UPDATE authorization_codes SET redeemed_at = $2
+             WHERE code_hash = $1 AND redeemed_at IS NULL
+             RETURNING redeemed_at, issued, data",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?;
+        if let Some(row) = fresh {
+            return codec::authorization_code(&row).map(|code| Some(CodeRedemption::Fresh(code)));
+        }
+        // Unknown or already redeemed. A fresh read transaction sees at least the commit that
+        // made the update miss; a row still unredeemed can only be one inserted since, which
+        // was unknown when redemption was attempted.
+        sqlx::query(
+            "SELECT redeemed_at, issued, data FROM authorization_codes WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&mut *self.read.acquire().await)
+        .await
+        .map_err(db_error)?
+        .map(|row| codec::authorization_code(&row))
+        .transpose()
+        .map(|code| {
+            code.filter(|code| code.redeemed_at.is_some())
+                .map(CodeRedemption::AlreadyRedeemed)
+        })
+    }
+
+    async fn record_code_issuance(
+        &self,
+        code_hash: &str,
+        issued: &CodeIssuance,
+    ) -> StoreResult<bool> {
+        let issued = codec::code_issuance(Some(issued))?;
+        let updated =
+            sqlx::query("UPDATE authorization_codes SET issued = $2 WHERE code_hash = $1")
+                .bind(code_hash)
+                .bind(issued)
+                .execute(&mut *self.write.acquire().await)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+        Ok(updated > 0)
+    }
+
+    // ---- refresh tokens -----------------------------------------------------------------
+
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()> {
+        let data = codec::to_json("refresh token", token)?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_sub, expires_at,
+                                         used_at, revoked, data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(token.token_hash.as_str())
+        .bind(token.family_id.as_str())
+        .bind(token.client_id.as_str())
+        .bind(token.user_sub.as_str())
+        .bind(token.expires_at)
+        .bind(token.used_at)
+        .bind(token.revoked)
+        .bind(data)
+        .execute(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
+        sqlx::query("SELECT used_at, revoked, data FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::refresh_token(&row))
+            .transpose()
+    }
+
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<RefreshUse>> {
+        // One conditional statement, like code redemption: exactly one concurrent use wins.
+        let fresh = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $2
+             WHERE token_hash = $1 AND used_at IS NULL AND NOT revoked
+             RETURNING used_at, revoked, data",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?;
+        if let Some(row) = fresh {
+            return codec::refresh_token(&row).map(|token| Some(RefreshUse::Fresh(token)));
+        }
+        // Unknown, used or revoked; a row that is neither used nor revoked was inserted after
+        // the update missed it (see `redeem_authorization_code`).
+        sqlx::query("SELECT used_at, revoked, data FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::refresh_token(&row))
+            .transpose()
+            .map(|token| {
+                token
+                    .filter(|token| token.used_at.is_some() || token.revoked)
+                    .map(RefreshUse::Spent)
+            })
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = $1 AND NOT revoked",
+        )
+        .bind(family_id)
+        .execute(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?
+        .rows_affected())
+    }
+
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user_sub: &str,
+        client_id: Option<&str>,
+    ) -> StoreResult<u64> {
+        let query = match client_id {
+            Some(client_id) => sqlx::query(
+                "UPDATE refresh_tokens SET revoked = TRUE
+                 WHERE user_sub = $1 AND client_id = $2 AND NOT revoked",
+            )
+            .bind(user_sub)
+            .bind(client_id),
+            None => sqlx::query(
+                "UPDATE refresh_tokens SET revoked = TRUE WHERE user_sub = $1 AND NOT revoked",
+            )
+            .bind(user_sub),
+        };
+        Ok(query
+            .execute(&mut *self.write.acquire().await)
+            .await
+            .map_err(db_error)?
+            .rows_affected())
+    }
+
+    // ---- pending authorization requests (PAR, interactions) ------------------------------
+
+    async fn insert_pending_request(&self, request: &PendingRequest) -> StoreResult<()> {
+        let data = codec::to_json("pending request", request)?;
+        sqlx::query(
+            "INSERT INTO pending_requests (id_hash, kind, client_id, expires_at, data)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(request.id_hash.as_str())
+        .bind(request.kind.as_str())
+        .bind(request.client_id.as_str())
+        .bind(request.expires_at)
+        .bind(data)
+        .execute(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn pending_request(
+        &self,
+        kind: PendingKind,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingRequest>> {
+        sqlx::query(
+            "SELECT data FROM pending_requests
+             WHERE id_hash = $1 AND kind = $2 AND expires_at > $3",
+        )
+        .bind(id_hash)
+        .bind(kind.as_str())
+        .bind(now)
+        .fetch_optional(&mut *self.read.acquire().await)
+        .await
+        .map_err(db_error)?
+        .map(|row| codec::data(&row, "pending request"))
+        .transpose()
+    }
+
+    async fn take_pending_request(
+        &self,
+        kind: PendingKind,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingRequest>> {
+        // Whoever deletes the row owns the request; a concurrent taker deletes nothing.
+        sqlx::query(
+            "DELETE FROM pending_requests
+             WHERE id_hash = $1 AND kind = $2 AND expires_at > $3
+             RETURNING data",
+        )
+        .bind(id_hash)
+        .bind(kind.as_str())
+        .bind(now)
+        .fetch_optional(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?
+        .map(|row| codec::data(&row, "pending request"))
+        .transpose()
+    }
+
+    // ---- login throttling ----------------------------------------------------------------
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window: i64,
+    ) -> StoreResult<LoginFailures> {
+        // One upsert, so concurrent failures (in any process) are all counted.
+        let row = sqlx::query(
+            "INSERT INTO login_failures (key, count, last_failure) VALUES ($1, 1, $2)
+             ON CONFLICT (key) DO UPDATE SET
+                 count = CASE WHEN login_failures.last_failure < $3 THEN 1
+                              ELSE login_failures.count + 1 END,
+                 last_failure = excluded.last_failure
+             RETURNING count, last_failure",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(now.saturating_sub(window))
+        .fetch_one(&mut *self.write.acquire().await)
+        .await
+        .map_err(db_error)?;
+        codec::login_failures(&row)
+    }
+
+    async fn login_failures(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window: i64,
+    ) -> StoreResult<Option<LoginFailures>> {
+        sqlx::query(
+            "SELECT count, last_failure FROM login_failures WHERE key = $1 AND last_failure >= $2",
+        )
+        .bind(key)
+        .bind(now.saturating_sub(window))
+        .fetch_optional(&mut *self.read.acquire().await)
+        .await
+        .map_err(db_error)?
+        .map(|row| codec::login_failures(&row))
+        .transpose()
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(key)
+            .execute(&mut *self.write.acquire().await)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
     // ---- maintenance --------------------------------------------------------------------
 
     async fn prune_expired(&self, now: UnixTime) -> StoreResult<u64> {
-        // Separate statements, not one transaction: nothing ties the tables together, and
-        // short statements let hot-path writes interleave with a large prune.
-        const PRUNE: [&str; 4] = [
-            "DELETE FROM assertion_jtis WHERE expires_at <= $1",
-            "DELETE FROM revoked_jtis WHERE expires_at <= $1",
-            "DELETE FROM opaque_tokens WHERE exp <= $1",
-            "DELETE FROM initial_access_tokens WHERE expires_at <= $1",
-        ];
         let mut pruned = 0;
-        for statement in PRUNE {
+        for (statement, cutoff) in crate::prune_statements(now) {
             pruned += sqlx::query(statement)
-                .bind(now)
+                .bind(cutoff)
                 .execute(&mut *self.write.acquire().await)
                 .await
                 .map_err(db_error)?

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support code
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -88,6 +90,8 @@ pub struct Options {
     pub request_body_limit: usize,
     /// Whether registration needs an initial access token.
     pub registration_requires_token: bool,
+    /// Browser-flow lifetimes.
+    pub people: warden_core::config::PeopleConfig,
 }
 
 impl Default for Options {
@@ -98,6 +102,7 @@ impl Default for Options {
             master_key_file: None,
             request_body_limit: 65_536,
             registration_requires_token: true,
+            people: warden_core::config::PeopleConfig::default(),
         }
     }
 }
@@ -170,6 +175,8 @@ impl TestServer {
             registration_enabled: true,
             registration_requires_token: options.registration_requires_token,
             audit_retention: 90 * 86_400,
+            branding: Default::default(),
+            people: options.people.clone(),
         };
         let clock = TestClock::new(SystemClock.now());
         let (state, audit) = warden_server::state::build(settings, Arc::new(clock.clone()))
@@ -277,6 +284,7 @@ impl TestServer {
                 jwks: None,
                 jwks_uri: None,
                 auth_signing_alg: None,
+                ..NewClient::default()
             })
             .await;
         (info.client_id, info.client_secret.unwrap_or_default())

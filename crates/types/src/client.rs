@@ -6,10 +6,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// How a client authenticates at the token endpoint (`token_endpoint_auth_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEndpointAuthMethod {
-    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
+    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1); the RFC 7591 §2 default.
+    #[default]
     ClientSecretBasic,
     /// Client id and secret in the form body (RFC 6749 §2.3.1).
     ClientSecretPost,

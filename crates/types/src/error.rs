@@ -42,6 +42,22 @@ pub enum ErrorCode {
     ServerError,
     /// RFC 6749 §4.1.2.1: the server is temporarily unable to answer.
     TemporarilyUnavailable,
+    /// RFC 6749 §4.1.2.1: the response type is not supported.
+    UnsupportedResponseType,
+    /// OIDC Core §3.1.2.6: `prompt=none` but the user must log in.
+    LoginRequired,
+    /// OIDC Core §3.1.2.6: `prompt=none` but the user must consent.
+    ConsentRequired,
+    /// OIDC Core §3.1.2.6: `prompt=none` but some user interaction is needed.
+    InteractionRequired,
+    /// OIDC Core §3.1.2.6: the `request` parameter (JAR) is not supported.
+    RequestNotSupported,
+    /// OIDC Core §3.1.2.6: `request_uri` (other than a pushed request) is not supported.
+    RequestUriNotSupported,
+    /// RFC 9126 §2.3 / OIDC Core §3.1.2.6: the `request_uri` is unknown, expired or used.
+    InvalidRequestUri,
+    /// OIDC Core §3.1.2.6: the `registration` parameter is not supported.
+    RegistrationNotSupported,
 }
 
 impl ErrorCode {
@@ -64,6 +80,14 @@ impl ErrorCode {
             Self::AccessDenied => "access_denied",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestUri => "invalid_request_uri",
+            Self::RegistrationNotSupported => "registration_not_supported",
         }
     }
 

@@ -21,6 +21,12 @@ pub struct TokenResponse {
     /// RFC 8693 §2.2.1: the type of the issued token, for token exchange.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<String>,
+    /// RFC 6749 §5.1 refresh token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// OIDC Core §3.1.3.3 ID token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// RFC 7662 §2.2 introspection response.
@@ -80,6 +86,9 @@ impl IntrospectionResponse {
 pub struct ServerMetadata {
     /// Issuer identifier.
     pub issuer: String,
+    /// Authorization endpoint (RFC 6749 §3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
     /// Token endpoint.
     pub token_endpoint: String,
     /// JWK Set document.
@@ -93,10 +102,25 @@ pub struct ServerMetadata {
     pub revocation_endpoint: String,
     /// Scopes defined by the registered APIs.
     pub scopes_supported: Vec<String>,
-    /// Response types (none until the authorization endpoint ships).
+    /// RFC 9126 §5: pushed authorization request endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9126 §5: whether every authorization request must be pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// OIDC Core §5.3: UserInfo endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// RP-Initiated Logout 1.0 §2.1: end-session endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
+    /// Response types the authorization endpoint accepts.
     pub response_types_supported: Vec<String>,
     /// Grant types the token endpoint accepts.
     pub grant_types_supported: Vec<String>,
+    /// Response modes (OAuth 2.0 Multiple Response Types, Form Post Response Mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_modes_supported: Option<Vec<String>>,
     /// Client authentication methods at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<String>,
     /// Assertion algorithms at the token endpoint.
@@ -114,6 +138,45 @@ pub struct ServerMetadata {
     pub subject_types_supported: Option<Vec<String>>,
     /// Algorithms Warden signs access tokens with.
     pub access_token_signing_alg_values_supported: Vec<String>,
+    /// OIDC Discovery: ID token signing algorithms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: JWE `alg` values for ID tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encryption_alg_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: JWE `enc` values for ID tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encryption_enc_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: claims Warden can supply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_supported: Option<Vec<String>>,
+    /// RFC 7636 / RFC 8414: PKCE methods (S256 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// RFC 9207 §3: `iss` is sent in authorization responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// Back-Channel Logout 1.0 §2.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_supported: Option<bool>,
+    /// Back-Channel Logout 1.0 §2.1: logout tokens carry `sid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_supported: Option<bool>,
+    /// Front-Channel Logout 1.0 (not implemented: false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontchannel_logout_supported: Option<bool>,
+    /// `prompt` values the authorization endpoint honours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_values_supported: Option<Vec<String>>,
+    /// OIDC Core §5.5 `claims` parameter (not supported: false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_parameter_supported: Option<bool>,
+    /// OIDC Core §6.1 `request` parameter (not supported: false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_parameter_supported: Option<bool>,
+    /// OIDC Core §6.2 `request_uri` by reference (false: only PAR request URIs are taken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_uri_parameter_supported: Option<bool>,
     /// Where to read more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_documentation: Option<String>,
@@ -171,6 +234,36 @@ pub struct ClientMetadata {
     /// Assertion algorithm the client will use (OIDC Registration §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_signing_alg: Option<String>,
+    /// RP-Initiated Logout 1.0 §3.1: where the browser may be sent after logout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Back-Channel Logout 1.0 §2.2: where logout tokens are posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Back-Channel Logout 1.0 §2.2: whether the logout token must carry `sid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
+    /// OIDC Registration §2: ID token signing algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+    /// OIDC Registration §2: JWE `alg` for ID tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// OIDC Registration §2: JWE `enc` for ID tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// OIDC Registration §2: `web` or `native`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_type: Option<String>,
+    /// RFC 9126 §6: authorization requests must be pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// OIDC Registration §2: `public` (the only subject type Warden offers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_type: Option<String>,
+    /// OIDC Registration §2: default `max_age` (stored, returned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_max_age: Option<i64>,
 }
 
 /// Registered client record returned by the CLI and by `/register` (RFC 7591 §3.2.1).

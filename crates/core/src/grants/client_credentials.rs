@@ -46,6 +46,8 @@ impl Engine {
                 expires_in: issued.expires_in,
                 scope: Some(scope),
                 issued_token_type: None,
+                refresh_token: None,
+                id_token: None,
             },
             audience: api.identifier.as_str().to_owned(),
         })

@@ -1,7 +1,10 @@
 //! The token endpoint (RFC 6749 §3.2): parse, authenticate the client, dispatch on
 //! `grant_type` to one module per grant.
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
+mod user_tokens;
 
 use warden_types::GrantType;
 use warden_types::metadata::TokenResponse;
@@ -13,7 +16,11 @@ use crate::model::AuditEvent;
 use crate::request::{FormParams, PresentedCredentials};
 
 /// Grant types the token endpoint implements.
-pub const SUPPORTED_GRANTS: [GrantType; 1] = [GrantType::ClientCredentials];
+pub const SUPPORTED_GRANTS: [GrantType; 3] = [
+    GrantType::ClientCredentials,
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+];
 
 /// What a grant produced: the response and, for the audit trail, the audience.
 #[derive(Debug)]
@@ -130,6 +137,8 @@ impl Engine {
         }
         match grant_type {
             GrantType::ClientCredentials => self.client_credentials(&client, &form, ctx.now).await,
+            GrantType::AuthorizationCode => self.authorization_code(&client, &form, ctx.now).await,
+            GrantType::RefreshToken => self.refresh_token(&client, &form, ctx.now).await,
             _ => Err(OAuthError::new(
                 warden_types::ErrorCode::UnsupportedGrantType,
                 "this grant type is not supported",

@@ -1,11 +1,15 @@
 //! Thin handlers: extract → call the engine → map the outcome. One module per endpoint family.
 
+pub mod authorize;
 pub mod discovery;
 pub mod health;
 pub mod introspect;
+pub mod logout;
+pub mod par;
 pub mod register;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -26,6 +26,43 @@ impl Db {
         full.extend(["--database", self.url.as_str()]);
         run_warden(&full, &[])
     }
+
+    /// Runs `warden <args> --database <url>` with `input` on stdin.
+    fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> CliOutput {
+        use std::io::Write;
+        let mut child = crate::support::warden_command()
+            .args(args)
+            .args(["--database", self.url.as_str()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn warden");
+        let mut stdin = child.stdin.take().unwrap();
+        // The command may fail (and close stdin) before reading: ignore write errors.
+        let _ = stdin.write_all(input);
+        drop(stdin);
+        let out = child.wait_with_output().expect("wait for warden");
+        CliOutput {
+            success: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// A server on this database (to check what the CLI stored).
+    async fn server(&self) -> TestServer {
+        TestServer::start_with(
+            Backend::Sqlite,
+            Options {
+                database: Some(self.url.clone()),
+                master_key_file: Some(self.dir.path().join("w.db.key")),
+                ..Options::default()
+            },
+        )
+        .await
+    }
 }
 
 #[track_caller]
@@ -672,4 +709,555 @@ async fn cli_registration_token_limited_to_an_api() {
     )
     .await
     .assert_error(400, "invalid_target");
+}
+
+// ---- users -----------------------------------------------------------------------------------
+
+const PASSWORD: &str = "correct horse battery staple 42";
+const NEW_PASSWORD: &str = "Tr0ub4dor&3-but-much-longer";
+
+/// `warden user create alice ...` with the password on stdin.
+fn create_alice(db: &Db, input: &[u8]) -> CliOutput {
+    db.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "alice",
+            "--email",
+            "Alice@Example.com",
+            "--name",
+            "Alice Liddell",
+            "--password-stdin",
+        ],
+        input,
+    )
+}
+
+#[track_caller]
+fn assert_user_json(user: &Value) {
+    let obj = user.as_object().expect("a JSON object");
+    for member in ["sub", "username", "email", "name", "disabled", "created_at"] {
+        assert!(obj.contains_key(member), "{member} missing: {user}");
+    }
+    assert!(!obj.contains_key("password_hash"), "{user}");
+    assert!(!user.to_string().contains("$argon2"), "{user}");
+}
+
+/// Whether `login` / `password` logs in on a server over the CLI's database.
+async fn can_log_in(server: &TestServer, login: &str, password: &str) -> bool {
+    use warden_core::clock::Clock;
+    let outcome = server
+        .engine
+        .login(
+            login,
+            warden_types::SecretString::new(password),
+            None,
+            server.clock.now(),
+        )
+        .await
+        .unwrap();
+    matches!(outcome, warden_core::users::LoginOutcome::Success(_))
+}
+
+/// DESIGN.md: `warden user create NAME --email E [--name N] --password-stdin` prints the user
+/// without its password hash; the password is one line, its newline not part of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_create_reads_one_line_and_prints_json() {
+    let db = Db::new();
+    let out = create_alice(&db, format!("{PASSWORD}\n").as_bytes());
+    let user = out.json();
+    assert_user_json(&user);
+    assert_eq!(user["username"], "alice");
+    assert_eq!(user["email"], "alice@example.com");
+    assert_eq!(user["name"], "Alice Liddell");
+    assert_eq!(user["disabled"], false);
+    let sub = user["sub"].as_str().unwrap();
+    assert!(!sub.is_empty() && sub != "alice");
+    assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
+
+    // CRLF line ending; only the first line is read; no trailing newline at all.
+    let bob = db
+        .run_with_stdin(
+            &[
+                "user",
+                "create",
+                "bob",
+                "--email",
+                "bob@example.com",
+                "--password-stdin",
+            ],
+            format!("{PASSWORD}\r\nsecond line\n").as_bytes(),
+        )
+        .json();
+    assert!(bob["name"].is_null(), "{bob}");
+    db.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "carol",
+            "--email",
+            "carol@example.com",
+            "--password-stdin",
+        ],
+        PASSWORD.as_bytes(),
+    )
+    .json();
+
+    let server = db.server().await;
+    assert!(can_log_in(&server, "alice", PASSWORD).await);
+    assert!(can_log_in(&server, "alice@example.com", PASSWORD).await);
+    assert!(!can_log_in(&server, "alice", &format!("{PASSWORD}\n")).await);
+    assert!(can_log_in(&server, "bob", PASSWORD).await);
+    assert!(!can_log_in(&server, "bob", &format!("{PASSWORD}\r")).await);
+    assert!(can_log_in(&server, "carol", PASSWORD).await);
+}
+
+#[test]
+fn user_create_failures() {
+    let db = Db::new();
+    create_alice(&db, format!("{PASSWORD}\n").as_bytes()).json();
+    // Duplicate username (any case), duplicate email.
+    let dup = db.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "ALICE",
+            "--email",
+            "other@example.com",
+            "--password-stdin",
+        ],
+        format!("{PASSWORD}\n").as_bytes(),
+    );
+    assert_failed(&dup, "already exists");
+    let dup_email = db.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "alice2",
+            "--email",
+            "alice@example.com",
+            "--password-stdin",
+        ],
+        format!("{PASSWORD}\n").as_bytes(),
+    );
+    assert_failed(&dup_email, "already exists");
+    // Weak or missing password.
+    for input in [&b"abc\n"[..], b"\n", b""] {
+        let out = db.run_with_stdin(
+            &[
+                "user",
+                "create",
+                "dave",
+                "--email",
+                "dave@example.com",
+                "--password-stdin",
+            ],
+            input,
+        );
+        assert!(!out.success && out.stdout.is_empty(), "{input:?}: {out:?}");
+        assert!(!out.stderr.is_empty(), "{out:?}");
+    }
+    // Bad username or email.
+    for (name, email) in [("a b", "ab@example.com"), ("erin", "not-an-email")] {
+        let out = db.run_with_stdin(
+            &["user", "create", name, "--email", email, "--password-stdin"],
+            format!("{PASSWORD}\n").as_bytes(),
+        );
+        assert!(!out.success && out.stdout.is_empty(), "{out:?}");
+    }
+    // --password-stdin and --email are required.
+    let out = db.run(&["user", "create", "frank", "--email", "frank@example.com"]);
+    assert!(!out.success && out.stdout.is_empty(), "{out:?}");
+    assert!(out.stderr.contains("--password-stdin"), "{out:?}");
+    let out = db.run_with_stdin(
+        &["user", "create", "frank", "--password-stdin"],
+        format!("{PASSWORD}\n").as_bytes(),
+    );
+    assert!(!out.success && out.stdout.is_empty(), "{out:?}");
+    // Nothing was created by the failures.
+    let list = db.run(&["user", "list"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+#[test]
+fn user_list_show_disable_enable_delete() {
+    let db = Db::new();
+    let alice = create_alice(&db, format!("{PASSWORD}\n").as_bytes()).json();
+    let sub = alice["sub"].as_str().unwrap();
+    db.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        format!("{PASSWORD}\n").as_bytes(),
+    )
+    .json();
+    let list = db.run(&["user", "list"]).json();
+    let list = list.as_array().expect("a JSON array");
+    assert_eq!(list.len(), 2);
+    list.iter().for_each(assert_user_json);
+    // show by sub, username (any case) or email.
+    for id in [sub, "alice", "Alice", "alice@example.com"] {
+        let shown = db.run(&["user", "show", id]).json();
+        assert_eq!(shown, alice, "{id}");
+    }
+    assert_failed(&db.run(&["user", "show", "nobody"]), "not found");
+
+    let disabled = db.run(&["user", "disable", "alice"]).json();
+    assert_user_json(&disabled);
+    assert_eq!(disabled["disabled"], true);
+    assert_eq!(db.run(&["user", "show", sub]).json()["disabled"], true);
+    let enabled = db.run(&["user", "enable", "alice@example.com"]).json();
+    assert_eq!(enabled["disabled"], false);
+    assert_failed(&db.run(&["user", "disable", "nobody"]), "not found");
+
+    let deleted = db.run(&["user", "delete", "alice"]).json();
+    assert_eq!(deleted["deleted"], sub);
+    assert_failed(&db.run(&["user", "show", sub]), "not found");
+    assert_failed(&db.run(&["user", "delete", "alice"]), "not found");
+    assert_eq!(
+        db.run(&["user", "list"]).json().as_array().unwrap().len(),
+        1
+    );
+}
+
+/// A disabled user cannot log in; enabling restores it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_disable_blocks_login() {
+    let db = Db::new();
+    create_alice(&db, format!("{PASSWORD}\n").as_bytes()).json();
+    db.run(&["user", "disable", "alice"]).json();
+    let server = db.server().await;
+    assert!(!can_log_in(&server, "alice", PASSWORD).await);
+    db.run(&["user", "enable", "alice"]).json();
+    assert!(can_log_in(&server, "alice", PASSWORD).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_set_password_replaces_the_old_one() {
+    let db = Db::new();
+    let alice = create_alice(&db, format!("{PASSWORD}\n").as_bytes()).json();
+    let server = db.server().await;
+    let hash_before = server
+        .engine
+        .find_user("alice")
+        .await
+        .unwrap()
+        .password_hash;
+    // A weak password is refused and changes nothing.
+    let out = db.run_with_stdin(
+        &["user", "set-password", "alice", "--password-stdin"],
+        b"abc\n",
+    );
+    assert!(!out.success && out.stdout.is_empty(), "{out:?}");
+    assert_eq!(
+        server
+            .engine
+            .find_user("alice")
+            .await
+            .unwrap()
+            .password_hash,
+        hash_before
+    );
+    // An unknown user.
+    assert_failed(
+        &db.run_with_stdin(
+            &["user", "set-password", "nobody", "--password-stdin"],
+            format!("{NEW_PASSWORD}\n").as_bytes(),
+        ),
+        "not found",
+    );
+
+    let updated = db
+        .run_with_stdin(
+            &[
+                "user",
+                "set-password",
+                "alice@example.com",
+                "--password-stdin",
+            ],
+            format!("{NEW_PASSWORD}\r\n").as_bytes(),
+        )
+        .json();
+    assert_user_json(&updated);
+    assert_eq!(updated["sub"], alice["sub"]);
+    let hash_after = server
+        .engine
+        .find_user("alice")
+        .await
+        .unwrap()
+        .password_hash;
+    assert_ne!(hash_before, hash_after);
+    assert!(!can_log_in(&server, "alice", PASSWORD).await);
+    assert!(can_log_in(&server, "alice", NEW_PASSWORD).await);
+}
+
+// ---- browser clients -------------------------------------------------------------------------
+
+#[test]
+fn client_create_with_browser_flow_flags() {
+    let db = Db::new();
+    let spa = db
+        .run(&[
+            "client",
+            "create",
+            "--name",
+            "spa",
+            "--auth-method",
+            "none",
+            "--redirect-uri",
+            "http://127.0.0.1:5173/cb",
+            "--redirect-uri",
+            "com.example.app:/cb",
+            "--application-type",
+            "native",
+            "--allow-public-refresh",
+            "--first-party",
+            "--require-par",
+            "--post-logout-redirect-uri",
+            "com.example.app:/bye",
+            "--backchannel-logout-uri",
+            "https://app.example/bcl",
+            "--id-token-alg",
+            "ES256",
+        ])
+        .json();
+    assert!(spa.get("client_secret").is_none(), "{spa}");
+    assert_eq!(spa["token_endpoint_auth_method"], "none");
+    assert_eq!(
+        spa["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(spa["response_types"], serde_json::json!(["code"]));
+    assert_eq!(spa["application_type"], "native");
+    let oidc = &spa["oidc"];
+    assert_eq!(oidc["first_party"], true);
+    assert_eq!(oidc["require_par"], true);
+    assert_eq!(oidc["allow_public_refresh"], true);
+    assert_eq!(oidc["application_type"], "native");
+    assert_eq!(oidc["id_token_signed_response_alg"], "ES256");
+    assert_eq!(
+        oidc["post_logout_redirect_uris"],
+        serde_json::json!(["com.example.app:/bye"])
+    );
+    assert_eq!(oidc["backchannel_logout_uri"], "https://app.example/bcl");
+    // `client show` prints the same settings.
+    let id = spa["client_id"].as_str().unwrap();
+    let shown = db.run(&["client", "show", id]).json();
+    assert_eq!(shown["oidc"], spa["oidc"]);
+    assert_eq!(shown["redirect_uris"], spa["redirect_uris"]);
+
+    // A confidential web client with the hybrid response type and client credentials too.
+    let web = db
+        .run(&[
+            "client",
+            "create",
+            "--name",
+            "web",
+            "--auth-method",
+            "client_secret_basic",
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--grant-type",
+            "client_credentials",
+            "--response-type",
+            "code",
+            "--response-type",
+            "code id_token",
+            "--redirect-uri",
+            "https://web.example/cb",
+        ])
+        .json();
+    assert!(web["client_secret"].as_str().is_some(), "{web}");
+    assert_eq!(
+        web["response_types"],
+        serde_json::json!(["code", "code id_token"])
+    );
+    assert_eq!(web["oidc"]["first_party"], false);
+    assert_eq!(web["oidc"]["allow_public_refresh"], false);
+    assert_eq!(web["oidc"]["id_token_signed_response_alg"], "RS256");
+    assert_eq!(web["oidc"]["application_type"], "web");
+
+    // A public client needs no --grant-type: authorization_code is its only flow.
+    let minimal = db
+        .run(&[
+            "client",
+            "create",
+            "--name",
+            "minimal",
+            "--auth-method",
+            "none",
+            "--redirect-uri",
+            "https://spa.example/cb",
+        ])
+        .json();
+    assert_eq!(
+        minimal["grant_types"],
+        serde_json::json!(["authorization_code"])
+    );
+    assert_eq!(minimal["oidc"]["allow_public_refresh"], false);
+}
+
+#[test]
+fn client_create_browser_flow_invalid_input_fails() {
+    let db = Db::new();
+    let base = ["client", "create", "--name", "x"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "--auth-method",
+                "none",
+                "--redirect-uri",
+                "http://app.example/cb",
+            ],
+            "https",
+        ),
+        (vec!["--auth-method", "none"], "redirect_uris"),
+        (
+            vec![
+                "--auth-method",
+                "none",
+                "--redirect-uri",
+                "https://app.example/cb#x",
+            ],
+            "fragment",
+        ),
+        (
+            vec![
+                "--auth-method",
+                "none",
+                "--redirect-uri",
+                "https://app.example/cb",
+                "--response-type",
+                "code id_token",
+            ],
+            "confidential",
+        ),
+        (
+            vec![
+                "--auth-method",
+                "client_secret_basic",
+                "--grant-type",
+                "authorization_code",
+                "--redirect-uri",
+                "https://app.example/cb",
+                "--response-type",
+                "token",
+            ],
+            "token",
+        ),
+        (
+            vec![
+                "--auth-method",
+                "client_secret_basic",
+                "--allow-public-refresh",
+            ],
+            "--allow-public-refresh",
+        ),
+        (
+            vec![
+                "--auth-method",
+                "none",
+                "--redirect-uri",
+                "https://app.example/cb",
+                "--id-token-alg",
+                "HS256",
+            ],
+            "--id-token-alg",
+        ),
+        (
+            vec![
+                "--auth-method",
+                "none",
+                "--redirect-uri",
+                "https://app.example/cb",
+                "--application-type",
+                "desktop",
+            ],
+            "--application-type",
+        ),
+        (
+            vec![
+                "--auth-method",
+                "none",
+                "--redirect-uri",
+                "myapp:/cb",
+                "--application-type",
+                "native",
+            ],
+            "period",
+        ),
+        (
+            vec![
+                "--auth-method",
+                "none",
+                "--redirect-uri",
+                "https://app.example/cb",
+                "--post-logout-redirect-uri",
+                "http://app.example/bye",
+            ],
+            "post_logout_redirect_uri",
+        ),
+        (
+            vec![
+                "--auth-method",
+                "none",
+                "--redirect-uri",
+                "https://app.example/cb",
+                "--backchannel-logout-uri",
+                "http://app.example/bcl",
+            ],
+            "backchannel_logout_uri",
+        ),
+        (
+            vec![
+                "--auth-method",
+                "none",
+                "--grant-type",
+                "client_credentials",
+            ],
+            "client_credentials",
+        ),
+    ];
+    for (extra, message) in cases {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        assert_failed(&db.run(&args), message);
+    }
+    assert_eq!(db.run(&["client", "list"]).json(), serde_json::json!([]));
+}
+
+/// `--id-token-alg` must name an algorithm the server keeps keys for.
+#[test]
+fn client_create_id_token_alg_must_be_enabled() {
+    let db = Db::new();
+    let config = write_config(&db, "[keys]\nalgorithms = [\"RS256\", \"ES256\"]\n");
+    let args = |alg: &'static str| {
+        vec![
+            "client",
+            "create",
+            "--name",
+            "rp",
+            "--auth-method",
+            "client_secret_basic",
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--id-token-alg",
+            alg,
+        ]
+    };
+    let mut ok = args("ES256");
+    ok.extend(["--config", config.as_str()]);
+    db.run(&ok).json();
+    let mut bad = args("PS256");
+    bad.extend(["--config", config.as_str()]);
+    assert_failed(&db.run(&bad), "not enabled");
 }

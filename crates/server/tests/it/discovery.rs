@@ -48,9 +48,30 @@ fn check_common(server: &TestServer, doc: &Value) {
     );
     assert_eq!(doc["revocation_endpoint"], format!("{issuer}/revoke"));
     assert_eq!(doc["registration_endpoint"], format!("{issuer}/register"));
-    assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
+    assert_eq!(doc["authorization_endpoint"], format!("{issuer}/authorize"));
+    assert_eq!(
+        doc["pushed_authorization_request_endpoint"],
+        format!("{issuer}/par")
+    );
+    assert_eq!(doc["require_pushed_authorization_requests"], false);
+    assert_eq!(doc["userinfo_endpoint"], format!("{issuer}/userinfo"));
+    assert_eq!(doc["end_session_endpoint"], format!("{issuer}/logout"));
+    let grants: Vec<String> = warden_core::grants::SUPPORTED_GRANTS
+        .iter()
+        .map(|g| g.as_str().to_owned())
+        .collect();
+    assert_eq!(strings(&doc["grant_types_supported"]), grants);
+    for grant in ["client_credentials", "authorization_code", "refresh_token"] {
+        assert!(grants.iter().any(|g| g == grant), "{grant}");
+    }
+    // Public clients (`none`) exist at the token endpoint only.
+    let mut token_methods = METHODS.to_vec();
+    token_methods.push("none");
+    assert_eq!(
+        strings(&doc["token_endpoint_auth_methods_supported"]),
+        token_methods
+    );
     for member in [
-        "token_endpoint_auth_methods_supported",
         "introspection_endpoint_auth_methods_supported",
         "revocation_endpoint_auth_methods_supported",
     ] {
@@ -73,14 +94,82 @@ fn check_common(server: &TestServer, doc: &Value) {
     let mut signing = strings(&doc["access_token_signing_alg_values_supported"]);
     signing.sort();
     assert_eq!(signing, ["ES256", "EdDSA", "PS256", "RS256"]);
-    // No authorization endpoint exists yet, so none is advertised.
-    assert!(doc.get("authorization_endpoint").is_none(), "{doc}");
-    assert!(
-        doc.get("response_types_supported")
-            .is_none_or(|v| v.as_array().is_some_and(|a| a.is_empty())),
-        "{doc}"
+    assert_eq!(
+        doc["response_types_supported"],
+        json!(["code", "code id_token"])
     );
-    assert!(doc.get("code_challenge_methods_supported").is_none());
+    assert_eq!(
+        doc["response_modes_supported"],
+        json!(["query", "fragment", "form_post"])
+    );
+    // RFC 7636 / OAuth 2.1: S256 only, never plain.
+    assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+    let id_token_algs = strings(&doc["id_token_signing_alg_values_supported"]);
+    assert_eq!(id_token_algs[0], "RS256", "OIDC Discovery §3: RS256 first");
+    let mut sorted = id_token_algs.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["ES256", "EdDSA", "PS256", "RS256"]);
+    assert!(
+        !id_token_algs
+            .iter()
+            .any(|a| a == "none" || a.starts_with("HS"))
+    );
+    assert_eq!(
+        doc["id_token_encryption_alg_values_supported"],
+        json!(["RSA-OAEP-256", "ECDH-ES"])
+    );
+    assert_eq!(
+        doc["id_token_encryption_enc_values_supported"],
+        json!(["A256GCM", "A128GCM"])
+    );
+    let claims = strings(&doc["claims_supported"]);
+    for claim in [
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "acr",
+        "amr",
+        "azp",
+        "sid",
+        "at_hash",
+        "c_hash",
+        "s_hash",
+        "name",
+        "preferred_username",
+        "email",
+        "email_verified",
+        "updated_at",
+    ] {
+        assert!(
+            claims.iter().any(|c| c == claim),
+            "claims_supported lacks {claim}"
+        );
+    }
+    let scopes = strings(&doc["scopes_supported"]);
+    assert_eq!(
+        scopes[..4],
+        ["openid", "profile", "email", "offline_access"]
+    );
+    assert_eq!(
+        doc["prompt_values_supported"],
+        json!(["none", "login", "consent"])
+    );
+    for (member, value) in [
+        ("authorization_response_iss_parameter_supported", true),
+        ("backchannel_logout_supported", true),
+        ("backchannel_logout_session_supported", true),
+        ("frontchannel_logout_supported", false),
+        ("claims_parameter_supported", false),
+        ("request_parameter_supported", false),
+        // Only PAR request URIs are taken (OIDC Discovery defaults this to true).
+        ("request_uri_parameter_supported", false),
+    ] {
+        assert_eq!(doc[member], value, "{member}");
+    }
 }
 
 async fn oauth_authorization_server_document(backend: Backend) {
@@ -163,7 +252,15 @@ async fn scopes_supported_lists_api_scopes(backend: Backend) {
         .body;
     assert_eq!(
         strings(&doc["scopes_supported"]),
-        ["admin", "read", "write"]
+        [
+            "openid",
+            "profile",
+            "email",
+            "offline_access",
+            "admin",
+            "read",
+            "write"
+        ]
     );
 }
 

@@ -16,9 +16,12 @@ macro_rules! both {
     };
 }
 
+mod oidc_support;
 mod support;
 
 mod audience_scope;
+mod authorization_code;
+mod browser;
 mod cli;
 mod client_auth;
 mod discovery;

@@ -33,6 +33,12 @@ both!(
     delete_registration,
     bad_metadata_does_not_spend_a_once_token,
     client_id_with_a_nul_is_invalid_token,
+    browser_client_registered_with_oidc_metadata,
+    public_client_registered,
+    native_client_registered,
+    encrypted_id_token_client_registered,
+    oidc_metadata_errors,
+    update_changes_oidc_settings,
 );
 
 /// A fresh reusable initial access token valid for an hour.
@@ -234,9 +240,10 @@ async fn metadata_errors(backend: Backend) {
             json!({"grant_types": ["password"]}),
             "invalid_client_metadata",
         ),
+        // The authorization code grant needs redirect URIs.
         (
             json!({"grant_types": ["authorization_code"]}),
-            "invalid_client_metadata",
+            "invalid_redirect_uri",
         ),
         (
             json!({"redirect_uris": ["http://evil.example/cb"]}),
@@ -803,4 +810,536 @@ async fn client_id_with_a_nul_is_invalid_token(backend: Backend) {
             .await
             .assert_error(401, "invalid_token");
     }
+}
+
+/// The stored client, read from the database.
+async fn stored_client(server: &TestServer, id: &str) -> warden_core::model::Client {
+    server
+        .engine
+        .store()
+        .client(id)
+        .await
+        .unwrap()
+        .expect("client stored")
+}
+
+/// A public encryption JWK (`use` enc) for `alg`.
+fn encryption_jwk(alg: warden_jose::JweAlgorithm) -> Value {
+    let signing_alg = match alg {
+        warden_jose::JweAlgorithm::RsaOaep256 => SigningAlg::RS256,
+        warden_jose::JweAlgorithm::EcdhEs => SigningAlg::ES256,
+    };
+    let pair =
+        warden_jose::SigningKey::generate(signing_alg, warden_types::Kid::new("enc-1")).unwrap();
+    let key = warden_jose::JweDecrypter::from_pkcs8(
+        pair.pkcs8_der(),
+        &[alg],
+        &[warden_jose::JweEncryption::A256GCM],
+    )
+    .unwrap()
+    .with_kid("enc-1");
+    serde_json::to_value(key.public_jwk()).unwrap()
+}
+
+/// OIDC Dynamic Client Registration §2, RFC 9126 §6 and the logout specifications: every
+/// member is validated, stored in the client's settings and returned.
+async fn browser_client_registered_with_oidc_metadata(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let body = json!({
+        "client_name": "Web shop",
+        "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+        "response_types": ["code", "id_token code"],
+        "redirect_uris": ["https://shop.example/cb", "http://localhost:3000/cb"],
+        "post_logout_redirect_uris": ["https://shop.example/bye"],
+        "backchannel_logout_uri": "https://shop.example/backchannel",
+        "backchannel_logout_session_required": true,
+        "id_token_signed_response_alg": "ES256",
+        "require_pushed_authorization_requests": true,
+        "subject_type": "public",
+        "default_max_age": 3600,
+        "scope": "openid profile",
+    });
+    let b = register_ok(&server, &body).await;
+    assert!(b["client_secret"].as_str().is_some(), "{b}");
+    assert_eq!(
+        b["grant_types"],
+        json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
+    assert_eq!(b["response_types"], json!(["code", "code id_token"]));
+    assert_eq!(b["redirect_uris"], body["redirect_uris"]);
+    assert_eq!(
+        b["post_logout_redirect_uris"],
+        body["post_logout_redirect_uris"]
+    );
+    assert_eq!(
+        b["backchannel_logout_uri"],
+        "https://shop.example/backchannel"
+    );
+    assert_eq!(b["backchannel_logout_session_required"], true);
+    assert_eq!(b["id_token_signed_response_alg"], "ES256");
+    assert_eq!(b["require_pushed_authorization_requests"], true);
+    assert_eq!(b["application_type"], "web");
+    assert_eq!(b["subject_type"], "public");
+    assert_eq!(b["default_max_age"], 3600);
+    let id = b["client_id"].as_str().unwrap();
+    let client = stored_client(&server, id).await;
+    assert_eq!(client.oidc.response_types, ["code", "code id_token"]);
+    assert!(client.oidc.require_par);
+    assert!(!client.oidc.first_party, "never from registration");
+    assert!(!client.oidc.allow_public_refresh, "a confidential client");
+    assert_eq!(
+        client.oidc.post_logout_redirect_uris,
+        ["https://shop.example/bye"]
+    );
+    assert_eq!(
+        client.oidc.backchannel_logout_uri.as_deref(),
+        Some("https://shop.example/backchannel")
+    );
+    assert!(client.oidc.backchannel_logout_session_required);
+    assert_eq!(client.id_token_alg(), SigningAlg::ES256);
+    assert!(client.allows_response_type("code id_token"));
+    assert_eq!(client.redirect_uris.len(), 2);
+    // RFC 7592 read returns the same metadata.
+    let rat = b["registration_access_token"].as_str().unwrap();
+    let r = manage(&server, reqwest::Method::GET, id, Some(rat), None).await;
+    r.ok();
+    for member in [
+        "response_types",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "backchannel_logout_uri",
+        "id_token_signed_response_alg",
+        "require_pushed_authorization_requests",
+        "default_max_age",
+    ] {
+        assert_eq!(r.body[member], b[member], "{member}");
+    }
+    // The client credentials grant still works for it.
+    jwt_api(&server, API, "read", SigningAlg::ES256).await;
+    token(
+        &server,
+        id,
+        b["client_secret"].as_str().unwrap(),
+        &[("resource", API)],
+    )
+    .await
+    .ok();
+}
+
+/// A public client (`none`): no secret; authorization_code (default response type `code`);
+/// the refresh_token grant lets it receive refresh tokens.
+async fn public_client_registered(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let b = register_ok(
+        &server,
+        &json!({
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": ["https://spa.example/cb"],
+        }),
+    )
+    .await;
+    assert!(b.get("client_secret").is_none(), "{b}");
+    assert!(b.get("client_secret_expires_at").is_none(), "{b}");
+    assert_eq!(b["token_endpoint_auth_method"], "none");
+    assert_eq!(b["response_types"], json!(["code"]));
+    let client = stored_client(&server, b["client_id"].as_str().unwrap()).await;
+    assert!(client.secret.is_none());
+    assert!(client.oidc.allow_public_refresh);
+    assert_eq!(client.oidc.response_types, ["code"]);
+    // Without refresh_token it gets none.
+    let b = register_ok(
+        &server,
+        &json!({
+            "token_endpoint_auth_method": "none",
+            "response_types": ["code"],
+            "redirect_uris": ["https://spa.example/cb"],
+        }),
+    )
+    .await;
+    assert_eq!(b["grant_types"], json!(["authorization_code"]));
+    let client = stored_client(&server, b["client_id"].as_str().unwrap()).await;
+    assert!(!client.oidc.allow_public_refresh);
+}
+
+/// RFC 8252: native apps use loopback (any port), https or private-use scheme redirect URIs.
+async fn native_client_registered(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let uris = json!([
+        "http://127.0.0.1/callback",
+        "http://[::1]:8123/callback",
+        "http://localhost/callback",
+        "com.example.app:/oauth2redirect",
+        "https://app.example/universal",
+    ]);
+    let b = register_ok(
+        &server,
+        &json!({
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"],
+            "redirect_uris": uris,
+        }),
+    )
+    .await;
+    assert_eq!(b["application_type"], "native");
+    assert_eq!(b["redirect_uris"], uris);
+    let client = stored_client(&server, b["client_id"].as_str().unwrap()).await;
+    assert_eq!(client.oidc.application_type.as_deref(), Some("native"));
+    // The same private-use URI is refused for a web client.
+    let iat = initial_token(&server).await;
+    register(
+        &server,
+        &json!({
+            "grant_types": ["authorization_code"],
+            "redirect_uris": ["com.example.app:/oauth2redirect"],
+        }),
+        Some(&iat),
+    )
+    .await
+    .assert_error(400, "invalid_redirect_uri");
+}
+
+/// `id_token_encrypted_response_alg` needs an encryption key of the right type; `enc`
+/// defaults to A256GCM.
+async fn encrypted_id_token_client_registered(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let signing = ClientKey::generate(SigningAlg::ES256, "sig-1");
+    let mut sig_jwk = serde_json::to_value(signing.jwk()).unwrap();
+    sig_jwk["use"] = json!("sig");
+    let rsa_enc = encryption_jwk(warden_jose::JweAlgorithm::RsaOaep256);
+    let b = register_ok(
+        &server,
+        &json!({
+            "token_endpoint_auth_method": "private_key_jwt",
+            "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://rp.example/cb"],
+            "jwks": {"keys": [sig_jwk, rsa_enc]},
+            "id_token_encrypted_response_alg": "RSA-OAEP-256",
+        }),
+    )
+    .await;
+    assert_eq!(b["id_token_encrypted_response_alg"], "RSA-OAEP-256");
+    assert_eq!(b["id_token_encrypted_response_enc"], "A256GCM");
+    let id = b["client_id"].as_str().unwrap();
+    let client = stored_client(&server, id).await;
+    assert_eq!(
+        client.oidc.id_token_encrypted_response_alg.as_deref(),
+        Some("RSA-OAEP-256")
+    );
+    assert_eq!(
+        client.oidc.id_token_encrypted_response_enc.as_deref(),
+        Some("A256GCM")
+    );
+    // The signature key in the same set still authenticates the client.
+    let claims = assertion_claims(id, &server.token_endpoint(), server.clock.now());
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", crate::support::JWT_BEARER),
+        ("client_assertion", &signing.sign(&claims)),
+    ];
+    // client_credentials is not one of its grants: authentication passes, the grant does not.
+    let r = crate::support::post(&server, "/token", &form, None).await;
+    assert_eq!(r.error(), "unauthorized_client", "{}", r.text);
+
+    // ECDH-ES with A128GCM and an EC encryption key.
+    let ec_enc = encryption_jwk(warden_jose::JweAlgorithm::EcdhEs);
+    let b = register_ok(
+        &server,
+        &json!({
+            "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://rp.example/cb"],
+            "jwks": {"keys": [ec_enc]},
+            "id_token_encrypted_response_alg": "ECDH-ES",
+            "id_token_encrypted_response_enc": "A128GCM",
+        }),
+    )
+    .await;
+    assert_eq!(b["id_token_encrypted_response_enc"], "A128GCM");
+    // By reference: checked when an ID token is encrypted.
+    register_ok(
+        &server,
+        &json!({
+            "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://rp.example/cb"],
+            "jwks_uri": "https://rp.example/jwks",
+            "id_token_encrypted_response_alg": "ECDH-ES",
+        }),
+    )
+    .await;
+}
+
+/// The browser-flow rules: `invalid_redirect_uri` for redirect URI problems,
+/// `invalid_client_metadata` for everything else, each with a description.
+async fn oidc_metadata_errors(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let iat = initial_token(&server).await;
+    let rsa_enc = encryption_jwk(warden_jose::JweAlgorithm::RsaOaep256);
+    let ec_enc = encryption_jwk(warden_jose::JweAlgorithm::EcdhEs);
+    let code = |extra: Value| {
+        let mut body = json!({
+            "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://rp.example/cb"],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        // Redirect URIs.
+        (
+            code(json!({"redirect_uris": []})),
+            "invalid_redirect_uri",
+            "redirect_uris is required",
+        ),
+        (
+            code(json!({"redirect_uris": ["http://rp.example/cb"]})),
+            "invalid_redirect_uri",
+            "https",
+        ),
+        (
+            code(json!({"redirect_uris": ["https://rp.example/cb#x"]})),
+            "invalid_redirect_uri",
+            "fragment",
+        ),
+        (
+            code(json!({"redirect_uris": ["https://u:p@rp.example/cb"]})),
+            "invalid_redirect_uri",
+            "user information",
+        ),
+        (
+            code(json!({"redirect_uris": ["cb"]})),
+            "invalid_redirect_uri",
+            "absolute",
+        ),
+        (
+            code(json!({"redirect_uris": ["myapp:/cb"], "application_type": "native"})),
+            "invalid_redirect_uri",
+            "period",
+        ),
+        (
+            code(json!({"redirect_uris": ["http://rp.example/cb"], "application_type": "native"})),
+            "invalid_redirect_uri",
+            "loopback",
+        ),
+        (
+            json!({"response_types": ["code"]}),
+            "invalid_redirect_uri",
+            "redirect_uris is required",
+        ),
+        // Grant and response types.
+        (
+            json!({"grant_types": ["refresh_token"]}),
+            "invalid_client_metadata",
+            "authorization_code",
+        ),
+        (
+            code(json!({"grant_types": ["implicit"]})),
+            "invalid_client_metadata",
+            "implicit",
+        ),
+        (
+            code(json!({"response_types": ["token"]})),
+            "invalid_client_metadata",
+            "token",
+        ),
+        (
+            code(json!({"response_types": ["code id_token token"]})),
+            "invalid_client_metadata",
+            "not supported",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "response_types": ["code"]}),
+            "invalid_client_metadata",
+            "authorization_code",
+        ),
+        (
+            code(
+                json!({"token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "client_credentials"]}),
+            ),
+            "invalid_client_metadata",
+            "client_credentials",
+        ),
+        (
+            code(
+                json!({"token_endpoint_auth_method": "none", "response_types": ["code id_token"]}),
+            ),
+            "invalid_client_metadata",
+            "confidential",
+        ),
+        (
+            code(json!({"application_type": "desktop"})),
+            "invalid_client_metadata",
+            "application_type",
+        ),
+        // Logout.
+        (
+            code(json!({"post_logout_redirect_uris": ["http://rp.example/bye"]})),
+            "invalid_client_metadata",
+            "post_logout_redirect_uri",
+        ),
+        (
+            code(json!({"post_logout_redirect_uris": ["https://rp.example/bye#x"]})),
+            "invalid_client_metadata",
+            "fragment",
+        ),
+        (
+            code(json!({"post_logout_redirect_uris": "https://rp.example/bye"})),
+            "invalid_client_metadata",
+            "malformed",
+        ),
+        (
+            code(json!({"backchannel_logout_uri": "http://rp.example/bc"})),
+            "invalid_client_metadata",
+            "backchannel_logout_uri",
+        ),
+        (
+            code(json!({"backchannel_logout_uri": "https://rp.example/bc#x"})),
+            "invalid_client_metadata",
+            "fragment",
+        ),
+        (
+            code(json!({"backchannel_logout_uri": "/bc"})),
+            "invalid_client_metadata",
+            "absolute",
+        ),
+        (
+            code(json!({"backchannel_logout_session_required": "true"})),
+            "invalid_client_metadata",
+            "malformed",
+        ),
+        // ID token algorithms.
+        (
+            code(json!({"id_token_signed_response_alg": "none"})),
+            "invalid_client_metadata",
+            "id_token_signed_response_alg",
+        ),
+        (
+            code(json!({"id_token_signed_response_alg": "HS256"})),
+            "invalid_client_metadata",
+            "id_token_signed_response_alg",
+        ),
+        (
+            code(json!({"id_token_encrypted_response_alg": "RSA-OAEP-256"})),
+            "invalid_client_metadata",
+            "jwks",
+        ),
+        (
+            code(
+                json!({"id_token_encrypted_response_alg": "RSA-OAEP-256", "jwks": {"keys": [ec_enc]}}),
+            ),
+            "invalid_client_metadata",
+            "encryption key",
+        ),
+        (
+            code(json!({"id_token_encrypted_response_alg": "RSA1_5", "jwks": {"keys": [rsa_enc]}})),
+            "invalid_client_metadata",
+            "RSA1_5",
+        ),
+        (
+            code(json!({"id_token_encrypted_response_alg": "dir", "jwks": {"keys": [rsa_enc]}})),
+            "invalid_client_metadata",
+            "dir",
+        ),
+        (
+            code(
+                json!({"id_token_encrypted_response_alg": "RSA-OAEP-256", "id_token_encrypted_response_enc": "A128CBC-HS256", "jwks": {"keys": [rsa_enc]}}),
+            ),
+            "invalid_client_metadata",
+            "A128CBC-HS256",
+        ),
+        (
+            code(
+                json!({"id_token_encrypted_response_enc": "A256GCM", "jwks": {"keys": [rsa_enc]}}),
+            ),
+            "invalid_client_metadata",
+            "requires id_token_encrypted_response_alg",
+        ),
+        // An encryption key alone cannot authenticate a private_key_jwt client.
+        (
+            code(
+                json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [rsa_enc]}}),
+            ),
+            "invalid_client_metadata",
+            "signature key",
+        ),
+        // Other members.
+        (
+            code(json!({"require_pushed_authorization_requests": "yes"})),
+            "invalid_client_metadata",
+            "malformed",
+        ),
+        (
+            code(json!({"subject_type": "pairwise"})),
+            "invalid_client_metadata",
+            "subject_type",
+        ),
+        (
+            code(json!({"default_max_age": -5})),
+            "invalid_client_metadata",
+            "default_max_age",
+        ),
+    ];
+    for (body, code, needle) in cases {
+        let r = register(&server, &body, Some(&iat)).await;
+        assert_eq!((r.status, r.error()), (400, code), "{body}: {}", r.text);
+        r.assert_error(400, code);
+        let description = r.body["error_description"].as_str().unwrap();
+        assert!(
+            description.contains(needle),
+            "{body}: description {description:?} should mention {needle:?}"
+        );
+    }
+}
+
+/// RFC 7592 §2.2: an update replaces the browser-flow settings too.
+async fn update_changes_oidc_settings(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let b = register_ok(
+        &server,
+        &json!({
+            "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://rp.example/cb"],
+            "post_logout_redirect_uris": ["https://rp.example/bye"],
+        }),
+    )
+    .await;
+    let id = b["client_id"].as_str().unwrap();
+    let rat = b["registration_access_token"].as_str().unwrap();
+    let update = json!({
+        "client_id": id,
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code id_token"],
+        "redirect_uris": ["https://rp.example/cb2"],
+        "backchannel_logout_uri": "https://rp.example/bc",
+        "id_token_signed_response_alg": "PS256",
+    });
+    let r = manage(&server, reqwest::Method::PUT, id, Some(rat), Some(&update)).await;
+    r.ok();
+    assert_eq!(r.body["redirect_uris"], json!(["https://rp.example/cb2"]));
+    assert_eq!(r.body["response_types"], json!(["code id_token"]));
+    assert!(
+        r.body.get("post_logout_redirect_uris").is_none(),
+        "{}",
+        r.text
+    );
+    let client = stored_client(&server, id).await;
+    assert_eq!(client.redirect_uris, ["https://rp.example/cb2"]);
+    assert_eq!(client.oidc.response_types, ["code id_token"]);
+    assert!(client.oidc.post_logout_redirect_uris.is_empty());
+    assert_eq!(
+        client.oidc.backchannel_logout_uri.as_deref(),
+        Some("https://rp.example/bc")
+    );
+    assert_eq!(client.id_token_alg(), SigningAlg::PS256);
+    // A bad redirect URI in an update is refused like at registration.
+    let bad = json!({
+        "client_id": id,
+        "grant_types": ["authorization_code"],
+        "redirect_uris": ["http://rp.example/cb"],
+    });
+    manage(&server, reqwest::Method::PUT, id, Some(rat), Some(&bad))
+        .await
+        .assert_error(400, "invalid_redirect_uri");
 }

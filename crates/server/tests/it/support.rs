@@ -331,6 +331,7 @@ pub(crate) fn new_client(method: TokenEndpointAuthMethod, audiences: &[&str]) ->
         jwks: None,
         jwks_uri: None,
         auth_signing_alg: None,
+        ..NewClient::default()
     }
 }
 

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use warden_core::model::{
-    Api, ApiScope, AuditEvent, Client, InitialAccessToken, KeyState, OpaqueTokenRecord, StoredKey,
-    StoredSecret,
+    Api, ApiScope, AuditEvent, AuthorizationCodeRecord, Client, Consent, InitialAccessToken,
+    KeyState, OpaqueTokenRecord, PendingKind, PendingRequest, RefreshTokenRecord, Session,
+    StoredKey, StoredSecret, User,
 };
 use warden_types::jwk::{Jwk, JwkSet};
 use warden_types::metadata::ClientMetadata;
@@ -88,6 +89,7 @@ pub(crate) fn client(client_id: &str) -> Client {
         },
         registration_token_hash: Some("cmVnaXN0cmF0aW9u".to_owned()),
         registration_token_sealed: None,
+        oidc: Default::default(),
         created_at: NOW,
         updated_at: NOW,
     }
@@ -143,5 +145,113 @@ pub(crate) fn audit_event(at: UnixTime, kind: &str) -> AuditEvent {
         actor: Some("svc-a".to_owned()),
         source: (at % 2 == 0).then(|| "10.0.0.1".to_owned()),
         detail: json!({ "aud": "https://api.example.com/payments", "n": at }),
+    }
+}
+
+pub(crate) fn user(sub: &str, username: &str, email: &str) -> User {
+    User {
+        sub: sub.to_owned(),
+        username: username.to_owned(),
+        email: email.to_owned(),
+        email_verified: !email.is_empty(),
+        name: Some(format!("Name of {username}")),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA${sub}"),
+        disabled: false,
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+pub(crate) fn session(id_hash: &str, user_sub: &str, expires_at: UnixTime) -> Session {
+    Session {
+        id_hash: id_hash.to_owned(),
+        sid: format!("sid-{id_hash}"),
+        user_sub: user_sub.to_owned(),
+        auth_time: NOW - 30,
+        amr: vec!["pwd".to_owned()],
+        clients: vec![ClientId::new("web-a")],
+        created_at: NOW,
+        expires_at,
+    }
+}
+
+pub(crate) fn consent(user_sub: &str, client_id: &str) -> Consent {
+    Consent {
+        user_sub: user_sub.to_owned(),
+        client_id: ClientId::new(client_id),
+        scope: Scope::parse("openid profile read").expect("scope"),
+        resources: vec![ApiIdentifier::new("https://api.example.com/payments")],
+        updated_at: NOW,
+    }
+}
+
+pub(crate) fn authorization_code(
+    code_hash: &str,
+    user_sub: &str,
+    expires_at: UnixTime,
+) -> AuthorizationCodeRecord {
+    AuthorizationCodeRecord {
+        code_hash: code_hash.to_owned(),
+        grant_id: format!("grant-{code_hash}"),
+        client_id: ClientId::new("web-a"),
+        user_sub: user_sub.to_owned(),
+        redirect_uri: Some("https://app.example.com/cb".to_owned()),
+        scope: Scope::parse("openid offline_access read").expect("scope"),
+        resource: Some(ApiIdentifier::new("https://api.example.com/payments")),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
+        nonce: Some("n-0S6_WzA2Mj".to_owned()),
+        auth_time: NOW - 30,
+        amr: vec!["pwd".to_owned()],
+        sid: Some("sid-1".to_owned()),
+        openid: true,
+        created_at: expires_at - 60,
+        expires_at,
+        redeemed_at: None,
+        issued: None,
+    }
+}
+
+pub(crate) fn refresh_token(
+    token_hash: &str,
+    family_id: &str,
+    client_id: &str,
+    user_sub: &str,
+    expires_at: UnixTime,
+) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        token_hash: token_hash.to_owned(),
+        family_id: family_id.to_owned(),
+        client_id: ClientId::new(client_id),
+        user_sub: user_sub.to_owned(),
+        scope: Scope::parse("openid offline_access read").expect("scope"),
+        resource: Some(ApiIdentifier::new("https://api.example.com/payments")),
+        auth_time: NOW - 30,
+        amr: vec!["pwd".to_owned()],
+        sid: Some("sid-1".to_owned()),
+        created_at: NOW,
+        expires_at,
+        used_at: None,
+        revoked: false,
+    }
+}
+
+pub(crate) fn pending_request(
+    id_hash: &str,
+    kind: PendingKind,
+    expires_at: UnixTime,
+) -> PendingRequest {
+    PendingRequest {
+        id_hash: id_hash.to_owned(),
+        kind,
+        client_id: ClientId::new("web-a"),
+        data: json!({
+            "response_type": "code",
+            "redirect_uri": "https://app.example.com/cb",
+            "scope": "openid profile",
+            "state": "af0ifjsldkj",
+            "nested": { "claims": ["email"], "max_age": 300 },
+        }),
+        created_at: NOW,
+        expires_at,
     }
 }

@@ -21,6 +21,7 @@ mod harness;
 mod connect;
 mod keys;
 mod misc;
+mod people;
 mod registry;
 mod replay;
 mod tokens;
@@ -91,12 +92,33 @@ macro_rules! all_cases {
                 misc::audit_retention_prunes_old_events,
                 misc::settings_keep_first_value,
                 misc::prune_removes_only_expired_rows,
+                people::user_insert_conflicts_and_lookups,
+                people::user_update_and_list_order,
+                people::delete_user_cascades,
+                people::sessions_expire_and_track_clients,
+                people::delete_user_sessions_returns_them,
+                people::concurrent_session_clients_all_kept,
+                people::consent_is_upserted,
+                people::code_is_redeemed_once,
+                people::concurrent_code_redemption_one_fresh,
+                people::refresh_token_is_used_once,
+                people::refresh_tokens_are_revoked_by_family_and_user,
+                people::concurrent_refresh_use_one_fresh,
+                people::pending_request_is_taken_once,
+                people::concurrent_pending_take_one_winner,
+                people::login_failures_count_within_a_window,
+                people::prune_removes_expired_people_rows,
             ],
             instances: [
                 replay::instances_share_the_replay_set,
                 tokens::instances_share_single_use_tokens,
                 keys::instances_rotate_once,
                 registry::instances_see_registry_changes,
+                people::instances_add_session_clients,
+                people::instances_redeem_a_code_once,
+                people::instances_use_a_refresh_token_once,
+                people::instances_take_a_pending_request_once,
+                people::instances_count_every_login_failure,
             ],
             database: [
                 connect::reconnect_keeps_data_and_migrations_are_idempotent,

@@ -126,13 +126,69 @@ pub struct Client {
     /// read and update response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_token_sealed: Option<String>,
+    /// OpenID Connect and browser-flow settings.
+    #[serde(default)]
+    pub oidc: ClientOidc,
     /// Creation time.
     pub created_at: UnixTime,
     /// Last change.
     pub updated_at: UnixTime,
 }
 
+/// A client's settings for the browser flows (authorization code, ID tokens, logout).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientOidc {
+    /// Response types it may use at `/authorize`: `code`, and `code id_token` (hybrid, for
+    /// confidential clients only).
+    pub response_types: Vec<String>,
+    /// A first-party client: the user is not asked for consent.
+    pub first_party: bool,
+    /// Authorization requests must be pushed first (RFC 9126 §6).
+    pub require_par: bool,
+    /// Whether this public client may receive refresh tokens (confidential clients always
+    /// may, when `offline_access` is granted).
+    pub allow_public_refresh: bool,
+    /// Where RP-initiated logout may send the browser back to, compared exactly.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// OpenID Back-Channel Logout 1.0 endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the logout token must carry `sid`.
+    pub backchannel_logout_session_required: bool,
+    /// ID token signing algorithm (RS256 when unset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// JWE key management algorithm for ID tokens (`RSA-OAEP-256`, `ECDH-ES`); unset = not
+    /// encrypted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// JWE content encryption for ID tokens (default `A256GCM`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// `web` (default) or `native` (RFC 8252: loopback and private-use redirect URIs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_type: Option<String>,
+}
+
 impl Client {
+    /// Whether the client may use a response type.
+    pub fn allows_response_type(&self, response_type: &str) -> bool {
+        if self.oidc.response_types.is_empty() {
+            // Clients registered before the browser flows, or without the metadata: `code`
+            // is the RFC 7591 default.
+            return response_type == "code";
+        }
+        self.oidc.response_types.iter().any(|r| r == response_type)
+    }
+
+    /// The ID token signing algorithm.
+    pub fn id_token_alg(&self) -> SigningAlg {
+        self.oidc
+            .id_token_signed_response_alg
+            .unwrap_or(SigningAlg::RS256)
+    }
+
     /// The scopes this client may obtain on `api` (explicit grant ∪ registered scope ∩ the
     /// API's scopes), or `None` when it has no access to that API at all.
     pub fn scopes_on(&self, api: &Api) -> Option<Scope> {
@@ -272,3 +328,9 @@ pub struct AuditEvent {
     /// Details (audience, scope, reason, kid...).
     pub detail: serde_json::Value,
 }
+
+mod people;
+pub use people::{
+    AuthorizationCodeRecord, CodeIssuance, CodeRedemption, Consent, LoginFailures, PendingKind,
+    PendingRequest, RefreshTokenRecord, RefreshUse, Session, User,
+};

@@ -1,0 +1,160 @@
+//! RFC 6749 §4.1.3 authorization code grant with PKCE (RFC 7636 §4.5–4.6) and OIDC Core
+//! §3.1.3: the code is redeemed once, atomically; a second redemption is treated as theft
+//! (RFC 6749 §4.1.2: the server "SHOULD revoke (when possible) all tokens previously issued
+//! based on that authorization code").
+
+use warden_types::UnixTime;
+
+use super::Granted;
+use super::user_tokens::UserGrant;
+use crate::authorize::pkce;
+use crate::client_auth::AuthenticatedClient;
+use crate::engine::Engine;
+use crate::error::OAuthError;
+use crate::model::{AuditEvent, AuthorizationCodeRecord, CodeIssuance, CodeRedemption};
+use crate::request::FormParams;
+use crate::secrets::{AUTHORIZATION_CODE_PREFIX, token_hash, well_formed};
+
+impl Engine {
+    pub(crate) async fn authorization_code(
+        &self,
+        client: &AuthenticatedClient,
+        form: &FormParams,
+        now: UnixTime,
+    ) -> Result<Granted, OAuthError> {
+        let Some(code) = form.get("code") else {
+            return Err(OAuthError::invalid_request("code is required"));
+        };
+        let Some(verifier) = form.get("code_verifier") else {
+            return Err(OAuthError::invalid_request(
+                "code_verifier is required (PKCE)",
+            ));
+        };
+        if !pkce::is_valid_verifier(verifier) {
+            return Err(OAuthError::invalid_request(
+                "code_verifier must be 43-128 unreserved characters",
+            ));
+        }
+        if !well_formed(code, AUTHORIZATION_CODE_PREFIX) {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code is invalid",
+            ));
+        }
+        let code_hash = token_hash(code);
+        let record = match self
+            .store
+            .redeem_authorization_code(&code_hash, now)
+            .await?
+        {
+            None => {
+                return Err(OAuthError::invalid_grant(
+                    "the authorization code is invalid",
+                ));
+            }
+            Some(CodeRedemption::AlreadyRedeemed(record)) => {
+                self.revoke_code_tokens(&record, now).await?;
+                return Err(OAuthError::invalid_grant(
+                    "the authorization code was already used; tokens issued from it are revoked",
+                ));
+            }
+            Some(CodeRedemption::Fresh(record)) => record,
+        };
+        let c = client.client();
+        // RFC 6749 §4.1.3: "ensure that the authorization code was issued to the
+        // authenticated confidential client, or ... to the public client".
+        if record.client_id != c.client_id {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was issued to another client",
+            ));
+        }
+        if now >= record.expires_at {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code has expired",
+            ));
+        }
+        // RFC 6749 §4.1.3: redirect_uri is REQUIRED if it was in the authorization request,
+        // "and their values MUST be identical".
+        if let Some(expected) = &record.redirect_uri
+            && form.get("redirect_uri") != Some(expected.as_str())
+        {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        if !pkce::verify_s256(verifier, &record.code_challenge) {
+            return Err(OAuthError::invalid_grant("code_verifier does not match"));
+        }
+        let Some(user) = self.store.user(&record.user_sub).await? else {
+            return Err(OAuthError::invalid_grant("the user no longer exists"));
+        };
+        if user.disabled {
+            return Err(OAuthError::invalid_grant("the user is disabled"));
+        }
+        let refresh = Self::refresh_allowed(c, &record.scope).then(|| {
+            (
+                record.grant_id.as_str(),
+                now + self.config.people.refresh_token_lifetime,
+            )
+        });
+        let issued = self
+            .issue_user_tokens(
+                &UserGrant {
+                    client: c,
+                    user: &user,
+                    scope: &record.scope,
+                    grant_scope: &record.scope,
+                    resource: record.resource.as_ref(),
+                    nonce: record.nonce.as_deref(),
+                    auth_time: record.auth_time,
+                    amr: &record.amr,
+                    sid: record.sid.as_deref(),
+                    refresh,
+                },
+                now,
+            )
+            .await?;
+        self.store
+            .record_code_issuance(
+                &code_hash,
+                &CodeIssuance {
+                    access_jti: issued.access.jti.clone(),
+                    access_exp: issued.access.exp,
+                    access_token_hash: issued.access_opaque_hash.clone(),
+                },
+            )
+            .await?;
+        Ok(issued.granted)
+    }
+
+    /// Revokes what a replayed code's first redemption issued.
+    async fn revoke_code_tokens(
+        &self,
+        record: &AuthorizationCodeRecord,
+        now: UnixTime,
+    ) -> Result<(), OAuthError> {
+        if let Some(issued) = &record.issued {
+            match &issued.access_token_hash {
+                Some(hash) => {
+                    self.store.revoke_opaque_token(hash).await?;
+                }
+                None => {
+                    self.store
+                        .revoke_jti(&issued.access_jti, issued.access_exp)
+                        .await?;
+                }
+            }
+        }
+        let families = self.store.revoke_refresh_family(&record.grant_id).await?;
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("code_reuse_detected"),
+            actor: Some(record.client_id.as_str().to_owned()),
+            source: None,
+            detail: serde_json::json!({
+                "sub": record.user_sub,
+                "refresh_tokens_revoked": families,
+            }),
+        });
+        Ok(())
+    }
+}

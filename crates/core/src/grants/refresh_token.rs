@@ -1,0 +1,128 @@
+//! RFC 6749 §6 refresh grant with rotation and reuse detection (RFC 9700 §4.14.2): every use
+//! returns a new refresh token and spends the old one; presenting a spent token again revokes
+//! the whole family, except within a short grace window, where it is taken for two
+//! legitimate concurrent refreshes (e.g. two browser tabs) rather than theft.
+
+use warden_types::{Scope, UnixTime};
+
+use super::Granted;
+use super::user_tokens::UserGrant;
+use crate::client_auth::AuthenticatedClient;
+use crate::engine::Engine;
+use crate::error::OAuthError;
+use crate::model::{AuditEvent, RefreshTokenRecord, RefreshUse};
+use crate::request::FormParams;
+use crate::secrets::{REFRESH_TOKEN_PREFIX, token_hash, well_formed};
+
+impl Engine {
+    pub(crate) async fn refresh_token(
+        &self,
+        client: &AuthenticatedClient,
+        form: &FormParams,
+        now: UnixTime,
+    ) -> Result<Granted, OAuthError> {
+        let Some(token) = form.get("refresh_token") else {
+            return Err(OAuthError::invalid_request("refresh_token is required"));
+        };
+        if !well_formed(token, REFRESH_TOKEN_PREFIX) {
+            return Err(OAuthError::invalid_grant("the refresh token is invalid"));
+        }
+        let c = client.client();
+        let record = match self
+            .store
+            .use_refresh_token(&token_hash(token), now)
+            .await?
+        {
+            None => return Err(OAuthError::invalid_grant("the refresh token is invalid")),
+            Some(RefreshUse::Fresh(record)) => record,
+            Some(RefreshUse::Spent(record)) => {
+                let within_grace = !record.revoked
+                    && record.client_id == c.client_id
+                    && record
+                        .used_at
+                        .is_some_and(|t| now - t <= self.config.people.refresh_reuse_grace);
+                if !within_grace {
+                    self.refresh_reuse(&record, now).await?;
+                    return Err(OAuthError::invalid_grant(
+                        "the refresh token was already used or revoked",
+                    ));
+                }
+                record
+            }
+        };
+        // RFC 6749 §6: "ensure that the refresh token was issued to the authenticated client".
+        if record.client_id != c.client_id {
+            self.refresh_reuse(&record, now).await?;
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was issued to another client",
+            ));
+        }
+        if now >= record.expires_at {
+            return Err(OAuthError::invalid_grant("the refresh token has expired"));
+        }
+        let Some(user) = self.store.user(&record.user_sub).await? else {
+            return Err(OAuthError::invalid_grant("the user no longer exists"));
+        };
+        if user.disabled {
+            return Err(OAuthError::invalid_grant("the user is disabled"));
+        }
+        // RFC 6749 §6: the requested scope "MUST NOT include any scope not originally
+        // granted"; the access token gets the narrower scope, the refresh token keeps the
+        // grant's.
+        let scope = match form.get("scope") {
+            None => record.scope.clone(),
+            Some(raw) => {
+                let requested = Scope::parse(raw)
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
+                if !record.scope.is_superset(&requested) {
+                    return Err(OAuthError::invalid_scope(
+                        "scope exceeds what was originally granted",
+                    ));
+                }
+                requested
+            }
+        };
+        // A client whose registration no longer allows refreshing gets no new token.
+        let refresh = Self::refresh_allowed(c, &record.scope)
+            .then_some((record.family_id.as_str(), record.expires_at));
+        let issued = self
+            .issue_user_tokens(
+                &UserGrant {
+                    client: c,
+                    user: &user,
+                    scope: &scope,
+                    grant_scope: &record.scope,
+                    resource: record.resource.as_ref(),
+                    nonce: None,
+                    auth_time: record.auth_time,
+                    amr: &record.amr,
+                    sid: record.sid.as_deref(),
+                    refresh,
+                },
+                now,
+            )
+            .await?;
+        Ok(issued.granted)
+    }
+
+    async fn refresh_reuse(
+        &self,
+        record: &RefreshTokenRecord,
+        now: UnixTime,
+    ) -> Result<(), OAuthError> {
+        let revoked = self.store.revoke_refresh_family(&record.family_id).await?;
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("refresh_reuse_detected"),
+            actor: Some(record.client_id.as_str().to_owned()),
+            source: None,
+            detail: serde_json::json!({
+                "sub": record.user_sub,
+                "family_revoked": revoked,
+            }),
+        });
+        Ok(())
+    }
+}

@@ -45,6 +45,10 @@ pub struct Engine {
     pub(crate) hasher: SecretHasher,
     /// HMAC key of the login, consent and logout forms' CSRF tokens.
     pub(crate) csrf_key: zeroize::Zeroizing<[u8; 32]>,
+    /// Bounds concurrent argon2id computations (each takes ~19 MiB and tens of
+    /// milliseconds of CPU), so a flood of login attempts queues instead of exhausting memory
+    /// and the blocking thread pool.
+    pub(crate) password_slots: Arc<tokio::sync::Semaphore>,
     pub(crate) fetcher: Arc<dyn JwksFetcher>,
     pub(crate) client_keys: ClientKeyCache,
     registry: RwLock<Arc<Registry>>,
@@ -84,6 +88,9 @@ impl Engine {
             master: Arc::new(master),
             hasher,
             csrf_key,
+            password_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            )),
             fetcher,
             client_keys: ClientKeyCache::default(),
             registry: RwLock::new(Arc::new(Registry::default())),

@@ -16,6 +16,11 @@ use crate::error::OAuthError;
 use crate::model::{Client, User};
 use crate::secrets::random_id;
 
+/// `acr` of a password login: single-factor authentication, the level "1" that OpenID
+/// providers commonly use for it (OIDC Core §2 leaves values to the deployment; "0" would say
+/// the authentication is not fit for anything of monetary value).
+pub const ACR_PASSWORD: &str = "1";
+
 /// What an ID token is about.
 #[derive(Debug)]
 pub struct IdTokenInput<'a> {
@@ -53,6 +58,7 @@ struct IdTokenClaims<'a> {
     auth_time: UnixTime,
     jti: String,
     azp: &'a str,
+    acr: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -117,6 +123,7 @@ impl Engine {
             auth_time: input.auth_time,
             jti: random_id(),
             azp: input.client.client_id.as_str(),
+            acr: ACR_PASSWORD,
             nonce: input.nonce,
             amr: input.amr,
             sid: input.sid,

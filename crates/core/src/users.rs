@@ -279,6 +279,9 @@ impl Engine {
             user = self.store.user_by_email(&norm).await?;
         }
         let phc = user.as_ref().map(|u| u.password_hash.clone());
+        let Ok(_permit) = self.password_slots.clone().acquire_owned().await else {
+            return Ok(LoginOutcome::Failed);
+        };
         let ok = tokio::task::spawn_blocking(move || match phc {
             Some(phc) => password::verify_password(password.expose(), &phc).unwrap_or(false),
             None => {

@@ -50,6 +50,35 @@ pub struct FileConfig {
     keys: KeysSection,
     #[serde(default)]
     registration: RegistrationSection,
+    #[serde(default)]
+    login: LoginSection,
+    #[serde(default)]
+    oidc: OidcSection,
+}
+
+/// `[login]`: the look of the login, consent and logout pages.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginSection {
+    product_name: Option<String>,
+    logo_url: Option<String>,
+    primary_color: Option<String>,
+    background_color: Option<String>,
+}
+
+/// `[oidc]`: lifetimes and switches of the browser flows.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OidcSection {
+    code_lifetime: Option<DurationValue>,
+    id_token_lifetime: Option<DurationValue>,
+    userinfo_token_lifetime: Option<DurationValue>,
+    refresh_token_lifetime: Option<DurationValue>,
+    refresh_reuse_grace: Option<DurationValue>,
+    session_lifetime: Option<DurationValue>,
+    interaction_lifetime: Option<DurationValue>,
+    par_lifetime: Option<DurationValue>,
+    require_par: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,6 +291,58 @@ impl Settings {
             duration_text(&file.audit_retention),
             90 * 86_400,
         );
+        let people_defaults = warden_core::config::PeopleConfig::default();
+        let mut people = warden_core::config::PeopleConfig {
+            code_lifetime: duration(
+                "oidc.code_lifetime",
+                "WARDEN_CODE_LIFETIME",
+                duration_text(&file.oidc.code_lifetime),
+                people_defaults.code_lifetime,
+            ),
+            id_token_lifetime: duration(
+                "oidc.id_token_lifetime",
+                "WARDEN_ID_TOKEN_LIFETIME",
+                duration_text(&file.oidc.id_token_lifetime),
+                people_defaults.id_token_lifetime,
+            ),
+            userinfo_token_lifetime: duration(
+                "oidc.userinfo_token_lifetime",
+                "WARDEN_USERINFO_TOKEN_LIFETIME",
+                duration_text(&file.oidc.userinfo_token_lifetime),
+                people_defaults.userinfo_token_lifetime,
+            ),
+            refresh_token_lifetime: duration(
+                "oidc.refresh_token_lifetime",
+                "WARDEN_REFRESH_TOKEN_LIFETIME",
+                duration_text(&file.oidc.refresh_token_lifetime),
+                people_defaults.refresh_token_lifetime,
+            ),
+            refresh_reuse_grace: duration(
+                "oidc.refresh_reuse_grace",
+                "WARDEN_REFRESH_REUSE_GRACE",
+                duration_text(&file.oidc.refresh_reuse_grace),
+                people_defaults.refresh_reuse_grace,
+            ),
+            session_lifetime: duration(
+                "oidc.session_lifetime",
+                "WARDEN_SESSION_LIFETIME",
+                duration_text(&file.oidc.session_lifetime),
+                people_defaults.session_lifetime,
+            ),
+            interaction_lifetime: duration(
+                "oidc.interaction_lifetime",
+                "WARDEN_INTERACTION_LIFETIME",
+                duration_text(&file.oidc.interaction_lifetime),
+                people_defaults.interaction_lifetime,
+            ),
+            par_lifetime: duration(
+                "oidc.par_lifetime",
+                "WARDEN_PAR_LIFETIME",
+                duration_text(&file.oidc.par_lifetime),
+                people_defaults.par_lifetime,
+            ),
+            require_par: false,
+        };
         if clock_skew > 300 {
             problems.push(String::from("clock_skew: at most 5m"));
         }
@@ -278,6 +359,51 @@ impl Settings {
             problems.push(String::from(
                 "keys.rotation_interval must be at least twice keys.jwks_max_age, so a new key is cached everywhere before it signs",
             ));
+        }
+
+        for (name, value, min, max) in [
+            ("oidc.code_lifetime", people.code_lifetime, 1, 60),
+            (
+                "oidc.id_token_lifetime",
+                people.id_token_lifetime,
+                60,
+                86_400,
+            ),
+            (
+                "oidc.userinfo_token_lifetime",
+                people.userinfo_token_lifetime,
+                60,
+                3600,
+            ),
+            (
+                "oidc.refresh_token_lifetime",
+                people.refresh_token_lifetime,
+                60,
+                90 * 86_400,
+            ),
+            (
+                "oidc.refresh_reuse_grace",
+                people.refresh_reuse_grace,
+                0,
+                60,
+            ),
+            (
+                "oidc.session_lifetime",
+                people.session_lifetime,
+                60,
+                30 * 86_400,
+            ),
+            (
+                "oidc.interaction_lifetime",
+                people.interaction_lifetime,
+                60,
+                3600,
+            ),
+            ("oidc.par_lifetime", people.par_lifetime, 10, 600),
+        ] {
+            if !(min..=max).contains(&value) {
+                problems.push(format!("{name}: must be between {min} and {max} seconds"));
+            }
         }
 
         let request_body_limit = match env("WARDEN_REQUEST_BODY_LIMIT") {
@@ -355,6 +481,44 @@ impl Settings {
             &mut problems,
         );
 
+        people.require_par = bool_setting(
+            "oidc.require_par",
+            "WARDEN_REQUIRE_PAR",
+            file.oidc.require_par,
+            false,
+            &mut problems,
+        );
+
+        let default_branding = crate::pages::Branding::default();
+        let branding = crate::pages::Branding {
+            product_name: pick(
+                None,
+                Some("WARDEN_LOGIN_PRODUCT_NAME"),
+                file.login.product_name.clone(),
+            )
+            .unwrap_or(default_branding.product_name),
+            logo_url: pick(
+                None,
+                Some("WARDEN_LOGIN_LOGO_URL"),
+                file.login.logo_url.clone(),
+            ),
+            primary_color: pick(
+                None,
+                Some("WARDEN_LOGIN_PRIMARY_COLOR"),
+                file.login.primary_color.clone(),
+            )
+            .unwrap_or(default_branding.primary_color),
+            background_color: pick(
+                None,
+                Some("WARDEN_LOGIN_BACKGROUND_COLOR"),
+                file.login.background_color.clone(),
+            )
+            .unwrap_or(default_branding.background_color),
+        };
+        if let Err(e) = crate::pages::Pages::new(branding.clone()) {
+            problems.push(format!("login: {e}"));
+        }
+
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -374,8 +538,8 @@ impl Settings {
             registration_enabled,
             registration_requires_token,
             audit_retention,
-            branding: crate::pages::Branding::default(),
-            people: warden_core::config::PeopleConfig::default(),
+            branding,
+            people,
         })
     }
 
@@ -396,7 +560,7 @@ impl Settings {
 }
 
 /// Keys the file may hold, per table ("" is the top level).
-const KNOWN_KEYS: [(&str, &[&str]); 3] = [
+const KNOWN_KEYS: [(&str, &[&str]); 5] = [
     (
         "",
         &[
@@ -412,10 +576,35 @@ const KNOWN_KEYS: [(&str, &[&str]); 3] = [
             "audit_retention",
             "keys",
             "registration",
+            "login",
+            "oidc",
         ],
     ),
     ("keys", &["rotation_interval", "algorithms", "jwks_max_age"]),
     ("registration", &["enabled", "require_initial_access_token"]),
+    (
+        "login",
+        &[
+            "product_name",
+            "logo_url",
+            "primary_color",
+            "background_color",
+        ],
+    ),
+    (
+        "oidc",
+        &[
+            "code_lifetime",
+            "id_token_lifetime",
+            "userinfo_token_lifetime",
+            "refresh_token_lifetime",
+            "refresh_reuse_grace",
+            "session_lifetime",
+            "interaction_lifetime",
+            "par_lifetime",
+            "require_par",
+        ],
+    ),
 ];
 
 /// Reads the file. Unknown keys are reported (all of them) and then dropped, so the values

@@ -28,16 +28,51 @@ impl Engine {
             return Err(OAuthError::invalid_grant("the refresh token is invalid"));
         }
         let c = client.client();
-        let record = match self
-            .store
-            .use_refresh_token(&token_hash(token), now)
-            .await?
-        {
+        let hash = token_hash(token);
+        // Everything that can refuse the request is checked before the token is spent, so a
+        // refused refresh (a wider scope, say) leaves the token usable.
+        let Some(stored) = self.store.refresh_token(&hash).await? else {
+            return Err(OAuthError::invalid_grant("the refresh token is invalid"));
+        };
+        // RFC 6749 §6: "ensure that the refresh token was issued to the authenticated client".
+        // Another client holding it means it leaked: the family ends.
+        if stored.client_id != c.client_id {
+            self.refresh_reuse(&stored, now).await?;
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was issued to another client",
+            ));
+        }
+        if now >= stored.expires_at {
+            return Err(OAuthError::invalid_grant("the refresh token has expired"));
+        }
+        // RFC 6749 §6: the requested scope "MUST NOT include any scope not originally
+        // granted"; the access token gets the narrower scope, the refresh token keeps the
+        // grant's.
+        let scope = match form.get("scope") {
+            None => stored.scope.clone(),
+            Some(raw) => {
+                let requested = Scope::parse(raw)
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
+                if !stored.scope.is_superset(&requested) {
+                    return Err(OAuthError::invalid_scope(
+                        "scope exceeds what was originally granted",
+                    ));
+                }
+                requested
+            }
+        };
+        let user = match self.store.user(&stored.user_sub).await? {
+            Some(u) if !u.disabled => u,
+            Some(_) => return Err(OAuthError::invalid_grant("the user is disabled")),
+            None => return Err(OAuthError::invalid_grant("the user no longer exists")),
+        };
+        let record = match self.store.use_refresh_token(&hash, now).await? {
             None => return Err(OAuthError::invalid_grant("the refresh token is invalid")),
             Some(RefreshUse::Fresh(record)) => record,
             Some(RefreshUse::Spent(record)) => {
                 let within_grace = !record.revoked
-                    && record.client_id == c.client_id
                     && record
                         .used_at
                         .is_some_and(|t| now - t <= self.config.people.refresh_reuse_grace);
@@ -48,40 +83,6 @@ impl Engine {
                     ));
                 }
                 record
-            }
-        };
-        // RFC 6749 §6: "ensure that the refresh token was issued to the authenticated client".
-        if record.client_id != c.client_id {
-            self.refresh_reuse(&record, now).await?;
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was issued to another client",
-            ));
-        }
-        if now >= record.expires_at {
-            return Err(OAuthError::invalid_grant("the refresh token has expired"));
-        }
-        let Some(user) = self.store.user(&record.user_sub).await? else {
-            return Err(OAuthError::invalid_grant("the user no longer exists"));
-        };
-        if user.disabled {
-            return Err(OAuthError::invalid_grant("the user is disabled"));
-        }
-        // RFC 6749 §6: the requested scope "MUST NOT include any scope not originally
-        // granted"; the access token gets the narrower scope, the refresh token keeps the
-        // grant's.
-        let scope = match form.get("scope") {
-            None => record.scope.clone(),
-            Some(raw) => {
-                let requested = Scope::parse(raw)
-                    .ok()
-                    .filter(|s| !s.is_empty())
-                    .ok_or_else(|| OAuthError::invalid_scope("scope is malformed"))?;
-                if !record.scope.is_superset(&requested) {
-                    return Err(OAuthError::invalid_scope(
-                        "scope exceeds what was originally granted",
-                    ));
-                }
-                requested
             }
         };
         // A client whose registration no longer allows refreshing gets no new token.

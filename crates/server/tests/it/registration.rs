@@ -857,7 +857,7 @@ async fn browser_client_registered_with_oidc_metadata(backend: Backend) {
         "require_pushed_authorization_requests": true,
         "subject_type": "public",
         "default_max_age": 3600,
-        "scope": "openid profile",
+        "scope": "openid profile read",
     });
     let b = register_ok(&server, &body).await;
     assert!(b["client_secret"].as_str().is_some(), "{b}");

@@ -189,10 +189,9 @@ async fn unimplemented_grant_types_are_unsupported(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, secret) = api_and_client(&server).await;
     for grant in [
-        "authorization_code",
-        "refresh_token",
         "urn:ietf:params:oauth:grant-type:token-exchange",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "password",
     ] {
         post(
             &server,
@@ -202,6 +201,17 @@ async fn unimplemented_grant_types_are_unsupported(backend: Backend) {
         )
         .await
         .assert_error(400, "unsupported_grant_type");
+    }
+    // Implemented grants the client was not registered for (RFC 6749 §5.2).
+    for grant in ["authorization_code", "refresh_token"] {
+        post(
+            &server,
+            "/token",
+            &[("grant_type", grant)],
+            Some((&id, &secret)),
+        )
+        .await
+        .assert_error(400, "unauthorized_client");
     }
 }
 

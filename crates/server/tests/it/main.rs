@@ -25,6 +25,7 @@ mod browser;
 mod cli;
 mod client_auth;
 mod discovery;
+mod id_token_encryption;
 mod introspection;
 mod jwt_tokens;
 mod keys;

@@ -196,7 +196,7 @@ impl Engine {
         let public = new.auth_method == TokenEndpointAuthMethod::None;
         if new.allow_public_refresh && !public {
             return Err(AdminError::Invalid(String::from(
-                "--allow-public-refresh is for public clients (auth method none); confidential                  clients get refresh tokens with the refresh_token grant type",
+                "--allow-public-refresh is for public clients (auth method none); confidential clients get refresh tokens with the refresh_token grant type",
             )));
         }
         let mut grant_types = new.grant_types.clone();

@@ -68,10 +68,12 @@ impl Engine {
     pub fn server_metadata(&self, openid: bool) -> ServerMetadata {
         let cfg = &self.config;
         let methods: Vec<String> = AUTH_METHODS.iter().map(|m| m.as_str().to_owned()).collect();
-        // Public clients (`none`) exist for the authorization code flow at the token endpoint
-        // only; introspection and revocation need an authenticated client.
+        // Public clients (`none`) identify themselves with `client_id` at the token endpoint,
+        // may revoke their own tokens (RFC 7009 §2.1) and may introspect only their own
+        // tokens, so `none` is advertised at all three.
         let mut token_methods = methods.clone();
         token_methods.push(TokenEndpointAuthMethod::None.as_str().to_owned());
+        let methods = token_methods.clone();
         let algs: Vec<String> = JwsAlgorithm::ALL
             .iter()
             .map(|a| a.as_str().to_owned())

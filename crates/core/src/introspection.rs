@@ -171,7 +171,7 @@ impl Engine {
             && info.exp > now
             // A token outlives neither its client nor its API.
             && registry.client(&info.client_id).is_some()
-            && registry.api(&info.aud).is_some()
+            && (registry.api(&info.aud).is_some() || info.aud == self.config.userinfo_endpoint)
             // Public clients may only learn about their own tokens.
             && (!caller.is_public() || caller.client().client_id.as_str() == info.client_id);
         if !active {

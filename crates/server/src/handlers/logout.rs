@@ -21,6 +21,16 @@ use super::authorize::{Form, error_page, redirect};
 use crate::pages::{LoggedOutPage, LogoutPage, html_response};
 use crate::state::AppState;
 
+/// The parameters of an RP-initiated logout request.
+const LOGOUT_PARAMS: [&str; 6] = [
+    "id_token_hint",
+    "client_id",
+    "post_logout_redirect_uri",
+    "state",
+    "logout_hint",
+    "ui_locales",
+];
+
 /// CSRF form id of the logout confirmation.
 const LOGOUT_FORM: &str = "logout";
 
@@ -44,6 +54,21 @@ pub async fn logout_post(
 ) -> Response {
     let form = Form::parse(&body);
     let decision = form.get("decision").map(str::to_owned);
+    if decision.is_none() && state.cookies.session(&headers).is_none() {
+        // A logout request POSTed from the relying party's site arrives without the session
+        // cookie (SameSite=Lax keeps it off cross-site POSTs). Send the browser to the same
+        // request as a top-level GET, which carries the cookie, rather than reporting a
+        // logout that did not happen.
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                LOGOUT_PARAMS
+                    .iter()
+                    .filter_map(|name| form.get(name).map(|value| (*name, value))),
+            )
+            .finish();
+        let target = endpoint_url(&state.engine.config().issuer, "/logout");
+        return redirect(&format!("{target}?{query}"), StatusCode::SEE_OTHER);
+    }
     if decision.is_some()
         && !state
             .engine

@@ -143,6 +143,11 @@ impl Engine {
     /// Checks an ID token we issued (any age): returns its subject and audience.
     fn verify_id_token_hint(&self, token: &str) -> Option<(String, String)> {
         let jws = parse_compact(token).ok()?;
+        // Only ID tokens: not access tokens (`at+jwt`) or logout tokens (`logout+jwt`), which
+        // the same keys sign.
+        if !jws.typ().is_none_or(|t| t.eq_ignore_ascii_case("JWT")) {
+            return None;
+        }
         let ring = self.key_ring();
         let (alg, key) = jws.kid().and_then(|kid| ring.verifier(kid))?;
         let claims = jws

@@ -15,6 +15,12 @@ use crate::model::{AuditEvent, AuthorizationCodeRecord, CodeIssuance, CodeRedemp
 use crate::request::FormParams;
 use crate::secrets::{AUTHORIZATION_CODE_PREFIX, token_hash, well_formed};
 
+/// The denylist entry that marks a grant whose code was presented twice. Token ids are random
+/// base64url, so this name cannot collide with one.
+fn replay_mark(grant_id: &str) -> String {
+    format!("code-replayed:{grant_id}")
+}
+
 impl Engine {
     pub(crate) async fn authorization_code(
         &self,
@@ -52,7 +58,22 @@ impl Engine {
                 ));
             }
             Some(CodeRedemption::AlreadyRedeemed(record)) => {
-                self.revoke_code_tokens(&record, now).await?;
+                // The first redemption may still be issuing. Mark the grant as replayed
+                // first, then read what it has recorded so far: either that read sees the
+                // issued tokens and revokes them here, or the first redemption records them
+                // after the mark and sees it (below), so one side always revokes.
+                self.store
+                    .revoke_jti(&replay_mark(&record.grant_id), record.expires_at + 3600)
+                    .await?;
+                let latest = match self
+                    .store
+                    .redeem_authorization_code(&code_hash, now)
+                    .await?
+                {
+                    Some(CodeRedemption::AlreadyRedeemed(r)) => r,
+                    _ => record,
+                };
+                self.revoke_code_tokens(&latest, now).await?;
                 return Err(OAuthError::invalid_grant(
                     "the authorization code was already used; tokens issued from it are revoked",
                 ));
@@ -113,16 +134,27 @@ impl Engine {
                 now,
             )
             .await?;
+        let issuance = CodeIssuance {
+            access_jti: issued.access.jti.clone(),
+            access_exp: issued.access.exp,
+            access_token_hash: issued.access_opaque_hash.clone(),
+        };
         self.store
-            .record_code_issuance(
-                &code_hash,
-                &CodeIssuance {
-                    access_jti: issued.access.jti.clone(),
-                    access_exp: issued.access.exp,
-                    access_token_hash: issued.access_opaque_hash.clone(),
-                },
-            )
+            .record_code_issuance(&code_hash, &issuance)
             .await?;
+        // A replay that raced this redemption left its mark before reading the issuance.
+        if self
+            .store
+            .is_jti_revoked(&replay_mark(&record.grant_id))
+            .await?
+        {
+            let mut record = record;
+            record.issued = Some(issuance);
+            self.revoke_code_tokens(&record, now).await?;
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was used twice; tokens issued from it are revoked",
+            ));
+        }
         Ok(issued.granted)
     }
 

@@ -72,6 +72,7 @@ both!(
     revoked_refresh_token_fails,
     refresh_family_has_an_absolute_lifetime,
     disabled_user_cannot_refresh,
+    disabled_user_is_logged_out_and_cannot_log_in,
     // logout
     logout_with_id_token_hint_redirects_and_ends_the_session,
     logout_to_an_unregistered_uri_is_an_error_page,
@@ -79,6 +80,25 @@ both!(
     backchannel_logout_token_is_delivered,
     // discovery
     discovery_advertises_the_browser_flow,
+);
+// More request variants, misuse, logout and configuration.
+both!(
+    authorize_by_post,
+    login_hint_prefills_the_username,
+    redirect_uri_may_be_omitted_without_openid,
+    loopback_redirect_uri_accepts_any_port,
+    forms_are_single_use,
+    session_and_interaction_expire,
+    invalid_prompt_and_max_age_are_invalid_request,
+    pushed_request_is_bound_and_expires,
+    confidential_client_must_authenticate_to_redeem,
+    concurrent_redemptions_issue_once,
+    offline_access_needs_the_refresh_grant,
+    state_and_redirect_query_are_kept,
+    logout_id_token_hint_is_checked,
+    logout_confirmation_carries_the_request,
+    failed_logins_are_throttled_per_address,
+    server_wide_require_par,
 );
 
 /// The API scopes of [`API`].
@@ -143,6 +163,14 @@ async fn confidential_client_gets_verified_tokens(backend: Backend) {
     // POST /login: the consent page and a session cookie.
     let page = browser.login(&page, USERNAME, PASSWORD).await;
     page.consent_form();
+    // The pages cannot be framed (clickjacking) or cached.
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|c| c.contains("frame-ancestors 'none'")),
+        "{page}"
+    );
+    assert_eq!(page.header("cache-control"), Some("no-store"));
     let session_cookie = page.set_cookie(SESSION_COOKIE).expect("session cookie");
     assert!(session_cookie.contains("HttpOnly"), "{session_cookie}");
     assert!(session_cookie.contains("SameSite=Lax"), "{session_cookie}");
@@ -151,6 +179,8 @@ async fn confidential_client_gets_verified_tokens(backend: Backend) {
     // POST /consent: 303 to the redirect URI with code, state and iss (RFC 9207).
     let page = browser.consent(&page, "allow").await;
     assert_eq!(page.status, 303, "{page}");
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     let cb = page.callback();
     assert_eq!(cb.base, CALLBACK);
     assert!(cb.fragment.is_empty(), "query mode: {}", cb.location);
@@ -262,6 +292,11 @@ async fn userinfo_releases_claims_by_scope(backend: Backend) {
     for absent in ["name", "preferred_username", "email", "email_verified"] {
         assert!(r.body.get(absent).is_none(), "{absent}: {}", r.text);
     }
+
+    // Expired (the userinfo token lives 900 s by default).
+    server.clock.advance(901);
+    let r = userinfo(&server, &tokens.access).await;
+    assert_eq!((r.status, r.error()), (401, "invalid_token"), "{}", r.text);
 }
 
 /// RFC 6750 §3.1 challenges at `/userinfo`.
@@ -425,6 +460,16 @@ async fn max_age_zero_forces_login(backend: Backend) {
     // A generous max_age is satisfied by the session.
     let authz = Authz::new(&app.id).with("max_age", "3600");
     browser.get(&authz.path()).await.callback().code();
+
+    // With prompt=none, a too old authentication is login_required.
+    let authz = Authz::new(&app.id)
+        .with("max_age", "0")
+        .with("prompt", "none");
+    browser
+        .get(&authz.path())
+        .await
+        .callback()
+        .assert_error(&server, &authz, "login_required");
 
     let authz = Authz::new(&app.id).with("max_age", "0");
     let page = browser.get(&authz.path()).await;
@@ -677,6 +722,190 @@ async fn par_errors(backend: Backend) {
     post(&server, "/par", &authz.pairs(), Some((&app.id, "wrong")))
         .await
         .assert_error(401, "invalid_client");
+
+    // RFC 9126 §2.1: client_id must be the authenticated client's; no request_uri.
+    let other = confidential(&server, &[API]).await;
+    let authz = Authz::new(&other.id);
+    app.post(&server, "/par", &authz.pairs())
+        .await
+        .assert_error(400, "invalid_request");
+    let authz = Authz::new(&app.id).with("request_uri", "urn:example:x");
+    app.post(&server, "/par", &authz.pairs())
+        .await
+        .assert_error(400, "invalid_request");
+}
+
+/// A pushed request is bound to its client and expires.
+async fn pushed_request_is_bound_and_expires(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let other = confidential(&server, &[API]).await;
+    let push = |app: App| {
+        let server = &server;
+        async move {
+            let r = app.post(server, "/par", &Authz::new(&app.id).pairs()).await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            r.body["request_uri"].as_str().unwrap().to_owned()
+        }
+    };
+    let path = |client_id: &str, uri: &str| {
+        format!(
+            "/authorize?{}",
+            encode(&[("client_id", client_id), ("request_uri", uri)])
+        )
+    };
+    // Another client_id.
+    let uri = push(app.clone()).await;
+    Browser::new(&server)
+        .get(&path(&other.id, &uri))
+        .await
+        .assert_error_page(400);
+    // Expired.
+    let uri = push(app.clone()).await;
+    server.clock.advance(61);
+    Browser::new(&server)
+        .get(&path(&app.id, &uri))
+        .await
+        .assert_error_page(400);
+    // Not from /par at all: request_uri_not_supported (OIDC Core §6.2); request objects
+    // are not supported either.
+    let authz = Authz::new(&app.id).with("request_uri", "https://app.example.com/req.jwt");
+    Browser::new(&server)
+        .get(&authz.path())
+        .await
+        .callback()
+        .assert_error(&server, &authz, "request_uri_not_supported");
+    let authz = Authz::new(&app.id).with("request", "eyJhbGciOiJub25lIn0.e30.");
+    Browser::new(&server)
+        .get(&authz.path())
+        .await
+        .callback()
+        .assert_error(&server, &authz, "request_not_supported");
+}
+
+/// A confidential client's code needs the client's authentication, not just its id.
+async fn confidential_client_must_authenticate_to_redeem(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let authz = full_request(&app);
+    let (cb, _) = login_and_consent(&server, &authz).await;
+    let code = cb.code();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", authz.verifier.as_str()),
+        ("client_id", app.id.as_str()),
+    ];
+    post(&server, "/token", &form, None)
+        .await
+        .assert_error(401, "invalid_client");
+    post(&server, "/token", &form[..4], Some((&app.id, "wrong")))
+        .await
+        .assert_error(401, "invalid_client");
+    // A refused authentication does not spend the code.
+    redeem(&server, &app, &code, &authz).await.ok();
+}
+
+/// RFC 6749 §4.1.2: one code, one issuance, even under concurrent redemption.
+async fn concurrent_redemptions_issue_once(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let authz = full_request(&app);
+    let (cb, _) = login_and_consent(&server, &authz).await;
+    let code = cb.code();
+    let replies =
+        crate::support::join_all((0..6).map(|_| redeem(&server, &app, &code, &authz))).await;
+    let ok = replies.iter().filter(|r| r.status == 200).count();
+    // At most one redemption succeeds; when a replay overlaps the first redemption, the
+    // first one notices and refuses too, so none may.
+    assert!(
+        ok <= 1,
+        "{:?}",
+        replies.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != 200) {
+        r.assert_error(400, "invalid_grant");
+    }
+    // The replays are code reuse: what the one redemption issued is revoked, whichever
+    // request came first.
+    if let Some(reply) = replies.iter().find(|r| r.status == 200) {
+        let winner = Tokens::from_reply(reply);
+        let active = is_active(&server, app.creds(), &winner.access).await;
+        let refresh = app.refresh(&server, winner.refresh(), &[]).await;
+        assert!(
+            !active && refresh.status == 400,
+            "after concurrent reuse: access token active = {active}, refresh = {} {}",
+            refresh.status,
+            refresh.text
+        );
+    }
+}
+
+/// OIDC Core §11: `offline_access` needs the refresh_token grant; without it the scope is
+/// dropped and no refresh token is issued.
+async fn offline_access_needs_the_refresh_grant(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    jwt_api(&server, API, API_SCOPES, SigningAlg::ES256).await;
+    create_alice(&server).await;
+    let app = oidc_client(
+        &server,
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        &[API],
+        |c| c.grant_types = vec![String::from("authorization_code")],
+    )
+    .await;
+    let (tokens, _) = tokens_for(&server, &app, &full_request(&app)).await;
+    assert!(tokens.refresh.is_none());
+    assert_eq!(words(&tokens.scope), words("openid profile email read"));
+}
+
+/// RFC 6749 §4.1.2: `state` comes back exactly, in every response mode; a registered
+/// redirect URI's query is kept (§3.1.2).
+async fn state_and_redirect_query_are_kept(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    jwt_api(&server, API, API_SCOPES, SigningAlg::ES256).await;
+    create_alice(&server).await;
+    let with_query = "https://app.example.com/callback?tenant=blue";
+    let app = oidc_client(
+        &server,
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        &[API],
+        |c| c.redirect_uris = vec![CALLBACK.to_owned(), with_query.to_owned()],
+    )
+    .await;
+    let state = "a b&c=d#e+f/%20\u{e9}\"<x>";
+    let mut browser = logged_in(&server, &app, &Authz::new(&app.id)).await;
+
+    let authz = Authz::new(&app.id)
+        .with("state", state)
+        .with("redirect_uri", with_query);
+    let cb = browser.get(&authz.path()).await.callback();
+    assert_eq!(cb.get("state"), Some(state));
+    assert_eq!(cb.query.get("tenant").map(String::as_str), Some("blue"));
+    redeem(&server, &app, &cb.code(), &authz).await.ok();
+
+    let authz = Authz::new(&app.id)
+        .with("state", state)
+        .with("response_mode", "fragment");
+    let cb = browser.get(&authz.path()).await.callback();
+    assert_eq!(cb.fragment.get("state").map(String::as_str), Some(state));
+
+    let authz = Authz::new(&app.id)
+        .with("state", state)
+        .with("response_mode", "form_post");
+    let page = browser.get(&authz.path()).await;
+    assert_eq!(page.status, 200, "{page}");
+    assert_eq!(page.input("state").as_deref(), Some(state));
+
+    // An error response keeps them too.
+    let authz = Authz::new(&app.id)
+        .with("state", state)
+        .with("redirect_uri", with_query)
+        .without("code_challenge");
+    let cb = browser.get(&authz.path()).await.callback();
+    cb.assert_error(&server, &authz, "invalid_request");
+    assert_eq!(cb.query.get("tenant").map(String::as_str), Some("blue"));
 }
 
 // ---- misuse ----------------------------------------------------------------------------------
@@ -717,6 +946,18 @@ async fn reused_code_revokes_what_it_issued(backend: Backend) {
     app.refresh(&server, tokens.refresh(), &[])
         .await
         .assert_error(400, "invalid_grant");
+
+    // The same for a token that is only for /userinfo (no resource).
+    let mut browser = logged_in(&server, &app, &Authz::new(&app.id)).await;
+    let authz = Authz::new(&app.id);
+    let code = browser.get(&authz.path()).await.callback().code();
+    let tokens = Tokens::from_reply(&redeem(&server, &app, &code, &authz).await);
+    userinfo(&server, &tokens.access).await.ok();
+    redeem(&server, &app, &code, &authz)
+        .await
+        .assert_error(400, "invalid_grant");
+    let r = userinfo(&server, &tokens.access).await;
+    assert_eq!((r.status, r.error()), (401, "invalid_token"), "{}", r.text);
 }
 
 /// Codes live at most 60 s.
@@ -1269,6 +1510,29 @@ async fn disabled_user_cannot_refresh(backend: Backend) {
     assert_eq!((r.status, r.error()), (401, "invalid_token"), "{}", r.text);
 }
 
+/// Disabling a user ends its sessions, and it cannot log in (with the generic message).
+async fn disabled_user_is_logged_out_and_cannot_log_in(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (sub, app) = setup(&server).await;
+    let browser = logged_in(&server, &app, &Authz::new(&app.id)).await;
+    let session = browser.session().expect("session");
+    assert!(session_is_alive(&server, &app, &session).await);
+    server
+        .engine
+        .set_user_disabled(&sub, true, server.clock.now())
+        .await
+        .expect("disable");
+    assert!(!session_is_alive(&server, &app, &session).await);
+
+    let mut browser = Browser::new(&server);
+    let page = browser.get(&Authz::new(&app.id).path()).await;
+    let wrong = browser.login(&page, USERNAME, "not the password").await;
+    let refused = browser.login(&wrong, USERNAME, PASSWORD).await;
+    assert!(refused.is_login(), "{refused}");
+    assert_eq!(refused.set_cookie(SESSION_COOKIE), None);
+    assert_eq!(refused.alert(), wrong.alert());
+}
+
 // ---- logout ----------------------------------------------------------------------------------
 
 /// A browser that still presents `session` (to check the server ended it, not just the
@@ -1412,10 +1676,25 @@ async fn backchannel_logout_token_is_delivered(backend: Backend) {
         |c| c.backchannel_logout_uri = Some(receiver.url.clone()),
     )
     .await;
+    // A second client in the same session, and a third that registered no back-channel
+    // URI.
+    let second = oidc_client(
+        &server,
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        &[API],
+        |c| c.backchannel_logout_uri = Some(receiver.url.clone()),
+    )
+    .await;
+    let third = confidential(&server, &[API]).await;
     let (tokens, mut browser) = tokens_for(&server, &app, &Authz::new(&app.id)).await;
     let id_token = tokens.id.clone().unwrap();
     let id = id_claims(&server, &app, &id_token).await;
     let sid = id["sid"].as_str().expect("sid").to_owned();
+    for other in [&second, &third] {
+        let authz = Authz::new(&other.id);
+        let cb = browser.authorize(&authz).await;
+        redeem(&server, other, &cb.code(), &authz).await.ok();
+    }
 
     let path = format!(
         "/logout?{}",
@@ -1428,29 +1707,39 @@ async fn backchannel_logout_token_is_delivered(backend: Backend) {
     assert_eq!(page.status, 303, "{page}");
     assert_eq!(page.header("location"), Some(LOGGED_OUT));
 
-    let form = receiver
-        .next(Duration::from_secs(5))
-        .await
-        .expect("a back-channel logout request within 5 s");
-    let token = form.get("logout_token").expect("logout_token");
-    assert_eq!(jwt_part(token, 0)["typ"], "logout+jwt");
-    let (_, claims) = verify_jwt(&server, token, &app.id).await;
-    assert_eq!(claims["iss"], server.issuer.as_str());
-    assert_eq!(claims["aud"], app.id.as_str());
-    assert_eq!(claims["sub"], sub.as_str());
-    assert_eq!(claims["sid"], sid.as_str());
-    assert!(
-        claims["iat"].is_i64() && claims["jti"].is_string(),
-        "{claims}"
+    let mut audiences = Vec::new();
+    for _ in 0..2 {
+        let form = receiver
+            .next(Duration::from_secs(5))
+            .await
+            .expect("a back-channel logout request within 5 s");
+        let token = form.get("logout_token").expect("logout_token");
+        assert_eq!(jwt_part(token, 0)["typ"], "logout+jwt");
+        let aud = jwt_part(token, 1)["aud"].as_str().expect("aud").to_owned();
+        let (_, claims) = verify_jwt(&server, token, &aud).await;
+        assert_eq!(claims["iss"], server.issuer.as_str());
+        assert_eq!(claims["sub"], sub.as_str());
+        assert_eq!(claims["sid"], sid.as_str());
+        assert!(
+            claims["iat"].is_i64() && claims["jti"].is_string(),
+            "{claims}"
+        );
+        assert!(
+            claims["events"]
+                .get("http://schemas.openid.net/event/backchannel-logout")
+                .is_some_and(Value::is_object),
+            "{claims}"
+        );
+        assert!(claims.get("nonce").is_none(), "{claims}");
+        audiences.push(aud);
+    }
+    audiences.sort();
+    let mut expected = vec![app.id.clone(), second.id.clone()];
+    expected.sort();
+    assert_eq!(
+        audiences, expected,
+        "one notice per client with a back-channel URI"
     );
-    assert!(
-        claims["events"]
-            .get("http://schemas.openid.net/event/backchannel-logout")
-            .is_some_and(Value::is_object),
-        "{claims}"
-    );
-    assert!(claims.get("nonce").is_none(), "{claims}");
-    // Only one notice for one client.
     assert!(receiver.next(Duration::from_millis(300)).await.is_none());
 }
 
@@ -1485,4 +1774,304 @@ async fn discovery_advertises_the_browser_flow(backend: Backend) {
     let grants = doc["grant_types_supported"].to_string();
     assert!(grants.contains("\"authorization_code\""), "{grants}");
     assert!(grants.contains("\"refresh_token\""), "{grants}");
+}
+
+// ---- more of the request -----------------------------------------------------------------------
+
+/// OIDC Core §3.1.2.1: the authorization endpoint also takes a form POST.
+async fn authorize_by_post(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let mut browser = Browser::new(&server);
+    let authz = Authz::new(&app.id);
+    let page = browser.post("/authorize", &authz.pairs()).await;
+    let page = browser.login(&page, USERNAME, PASSWORD).await;
+    let cb = browser.consent(&page, "allow").await.callback();
+    redeem(&server, &app, &cb.code(), &authz).await.ok();
+
+    // With a session and consent: straight back, 303 after a POST.
+    let authz = Authz::new(&app.id);
+    let page = browser.post("/authorize", &authz.pairs()).await;
+    assert_eq!(page.status, 303, "{page}");
+    let cb = page.callback();
+    assert_eq!(cb.get("state"), Some(authz.state()));
+    redeem(&server, &app, &cb.code(), &authz).await.ok();
+}
+
+async fn login_hint_prefills_the_username(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let authz = Authz::new(&app.id).with("login_hint", "alice@example.com");
+    let page = Browser::new(&server).get(&authz.path()).await;
+    page.login_form();
+    assert_eq!(page.input("username").as_deref(), Some("alice@example.com"));
+}
+
+/// RFC 6749 §3.1.2.3: without `openid`, `redirect_uri` may be omitted when exactly one is
+/// registered, and then is not required at the token endpoint; OIDC Core §3.1.2.1 makes it
+/// required with `openid`.
+async fn redirect_uri_may_be_omitted_without_openid(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    jwt_api(&server, API, API_SCOPES, SigningAlg::ES256).await;
+    create_alice(&server).await;
+    let app = oidc_client(
+        &server,
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        &[API],
+        |c| c.redirect_uris = vec![CALLBACK.to_owned()],
+    )
+    .await;
+    let authz = Authz::new(&app.id)
+        .without("redirect_uri")
+        .without("nonce")
+        .with("scope", "read")
+        .with("resource", API);
+    let (cb, _) = login_and_consent(&server, &authz).await;
+    assert_eq!(cb.base, CALLBACK);
+    let tokens = Tokens::from_reply(&redeem(&server, &app, &cb.code(), &authz).await);
+    assert!(tokens.id.is_none(), "no openid, no ID token");
+    assert_eq!(words(&tokens.scope), words("read"));
+
+    let authz = Authz::new(&app.id).without("redirect_uri");
+    Browser::new(&server)
+        .get(&authz.path())
+        .await
+        .assert_error_page(400);
+}
+
+/// RFC 8252 §7.3: any port on a loopback redirect URI; the token request repeats it exactly.
+async fn loopback_redirect_uri_accepts_any_port(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    create_alice(&server).await;
+    let app = oidc_client(&server, TokenEndpointAuthMethod::None, &[], |c| {
+        c.redirect_uris = vec![String::from("http://127.0.0.1/callback")];
+    })
+    .await;
+    let uri = "http://127.0.0.1:53127/callback";
+    let authz = Authz::new(&app.id).with("redirect_uri", uri);
+    let (cb, mut browser) = login_and_consent(&server, &authz).await;
+    assert_eq!(cb.base, uri);
+    let registered = authz
+        .clone()
+        .with("redirect_uri", "http://127.0.0.1/callback");
+    redeem(&server, &app, &cb.code(), &registered)
+        .await
+        .assert_error(400, "invalid_grant");
+
+    let authz = Authz::new(&app.id).with("redirect_uri", uri);
+    let code = browser.get(&authz.path()).await.callback().code();
+    redeem(&server, &app, &code, &authz).await.ok();
+
+    // A name is not a loopback literal, and the path must match.
+    for bad in [
+        "http://localhost:53127/callback",
+        "http://127.0.0.1:53127/other",
+    ] {
+        let authz = Authz::new(&app.id).with("redirect_uri", bad);
+        browser.get(&authz.path()).await.assert_error_page(400);
+    }
+}
+
+/// A replayed login or consent form finds nothing: each interaction is single use.
+async fn forms_are_single_use(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let authz = Authz::new(&app.id);
+    let mut browser = Browser::new(&server);
+    let login_page = browser.get(&authz.path()).await;
+    let consent_page = browser.login(&login_page, USERNAME, PASSWORD).await;
+    consent_page.consent_form();
+    let session = browser.session();
+
+    let replay = browser.login(&login_page, USERNAME, PASSWORD).await;
+    replay.assert_error_page(400);
+    assert_eq!(browser.session(), session, "no new session from a replay");
+
+    let cb = browser.consent(&consent_page, "allow").await.callback();
+    cb.code();
+    let replay = browser.consent(&consent_page, "allow").await;
+    replay.assert_error_page(400);
+}
+
+/// Sessions end after their lifetime (8 h by default); a login form after 15 minutes.
+async fn session_and_interaction_expire(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let browser = logged_in(&server, &app, &Authz::new(&app.id)).await;
+    let session = browser.session().expect("session");
+    server.clock.advance(8 * 3600 - 1);
+    assert!(session_is_alive(&server, &app, &session).await);
+    server.clock.advance(2);
+    assert!(!session_is_alive(&server, &app, &session).await);
+
+    let mut browser = Browser::new(&server);
+    let page = browser.get(&Authz::new(&app.id).path()).await;
+    page.login_form();
+    server.clock.advance(15 * 60 + 1);
+    browser
+        .login(&page, USERNAME, PASSWORD)
+        .await
+        .assert_error_page(400);
+}
+
+/// OIDC Core §3.1.2.1: `none` with another prompt value is an error; so is a bad `max_age`.
+async fn invalid_prompt_and_max_age_are_invalid_request(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    for (name, value) in [
+        ("prompt", "none login"),
+        ("prompt", "bogus"),
+        ("max_age", "-1"),
+        ("max_age", "soon"),
+    ] {
+        let authz = Authz::new(&app.id).with(name, value);
+        Browser::new(&server)
+            .get(&authz.path())
+            .await
+            .callback()
+            .assert_error(&server, &authz, "invalid_request");
+    }
+}
+
+/// RP-Initiated Logout §2: an expired ID token is still a valid hint; a forged one is not,
+/// and neither is one for another client than `client_id`.
+async fn logout_id_token_hint_is_checked(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let other = confidential(&server, &[API]).await;
+    let (tokens, mut browser) = tokens_for(&server, &app, &Authz::new(&app.id)).await;
+    let id_token = tokens.id.clone().unwrap();
+    let session = browser.session().expect("session");
+
+    // Forged: the payload changed, the signature kept.
+    let parts: Vec<&str> = id_token.split('.').collect();
+    let mut claims = jwt_part(&id_token, 1);
+    claims["sub"] = Value::from("someone-else");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        crate::support::b64(claims.to_string().as_bytes()),
+        parts[2]
+    );
+    for (hint, client_id) in [
+        (forged.as_str(), None),
+        ("not-a-jwt", None),
+        (id_token.as_str(), Some(other.id.as_str())),
+    ] {
+        let mut params = vec![
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", LOGGED_OUT),
+        ];
+        if let Some(c) = client_id {
+            params.push(("client_id", c));
+        }
+        let page = browser.get(&format!("/logout?{}", encode(&params))).await;
+        page.assert_error_page(400);
+        assert!(session_is_alive(&server, &app, &session).await);
+    }
+
+    // Expired (ID tokens live 600 s) but genuine: accepted.
+    server.clock.advance(601);
+    let page = browser
+        .get(&format!(
+            "/logout?{}",
+            encode(&[
+                ("id_token_hint", id_token.as_str()),
+                ("post_logout_redirect_uri", LOGGED_OUT),
+            ])
+        ))
+        .await;
+    assert_eq!(page.status, 303, "{page}");
+    assert_eq!(page.header("location"), Some(LOGGED_OUT));
+    assert!(!session_is_alive(&server, &app, &session).await);
+}
+
+/// The confirmation form carries the logout request: after "Sign out" the browser goes to
+/// the registered URI with `state`; "Stay signed in" keeps the session.
+async fn logout_confirmation_carries_the_request(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let mut browser = logged_in(&server, &app, &Authz::new(&app.id)).await;
+    let session = browser.session().expect("session");
+    let path = format!(
+        "/logout?{}",
+        encode(&[
+            ("client_id", app.id.as_str()),
+            ("post_logout_redirect_uri", LOGGED_OUT),
+            ("state", "s1"),
+        ])
+    );
+
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{page}");
+    let mut form = page.hidden_inputs();
+    form.push((String::from("decision"), String::from("cancel")));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let page = browser.post("/logout", &pairs).await;
+    assert_eq!(page.status, 200, "{page}");
+    assert_eq!(page.set_cookie(SESSION_COOKIE), None);
+    assert!(session_is_alive(&server, &app, &session).await);
+
+    let page = browser.get(&path).await;
+    let mut form = page.hidden_inputs();
+    form.push((String::from("decision"), String::from("logout")));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let page = browser.post("/logout", &pairs).await;
+    assert_eq!(page.status, 303, "{page}");
+    assert_eq!(
+        page.header("location"),
+        Some(format!("{LOGGED_OUT}?state=s1").as_str())
+    );
+    assert!(!session_is_alive(&server, &app, &session).await);
+}
+
+/// Guessing across accounts from one address is throttled too (after 20 failures).
+async fn failed_logins_are_throttled_per_address(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, app) = setup(&server).await;
+    let mut browser = Browser::new(&server);
+    let mut page = browser.get(&Authz::new(&app.id).path()).await;
+    for i in 0..20 {
+        page = browser
+            .login(&page, &format!("user{i}"), "not the password")
+            .await;
+        let alert = page.alert().unwrap_or_default();
+        assert!(!alert.contains("Wait"), "attempt {i}: {alert}");
+    }
+    let throttled = browser.login(&page, USERNAME, PASSWORD).await;
+    assert!(throttled.is_login(), "{throttled}");
+    assert_eq!(throttled.set_cookie(SESSION_COOKIE), None);
+    let alert = throttled.alert().expect("role=\"alert\"");
+    assert!(alert.contains("Wait "), "{alert}");
+    server.clock.advance(60);
+    browser
+        .login(&throttled, USERNAME, PASSWORD)
+        .await
+        .consent_form();
+}
+
+/// `require_par` for the whole server: discovery says so and plain requests are refused.
+async fn server_wide_require_par(backend: Backend) {
+    let server = TestServer::start_with(
+        backend,
+        warden_testkit::Options {
+            people: warden_core::config::PeopleConfig {
+                require_par: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let (_, app) = setup(&server).await;
+    let r = get(&server, "/.well-known/openid-configuration").await;
+    assert_eq!(r.body["require_pushed_authorization_requests"], true);
+    let authz = Authz::new(&app.id);
+    Browser::new(&server)
+        .get(&authz.path())
+        .await
+        .callback()
+        .assert_error(&server, &authz, "invalid_request");
+    let r = app.post(&server, "/par", &authz.pairs()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
 }

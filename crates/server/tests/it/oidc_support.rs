@@ -283,6 +283,23 @@ impl Page {
         input_value(&self.text, name)
     }
 
+    /// Every hidden `<input>` of the page, in order.
+    pub(crate) fn hidden_inputs(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut rest = self.text.as_str();
+        while let Some(at) = rest.find("<input") {
+            let end = at + rest[at..].find('>').unwrap_or(rest.len() - at);
+            let tag = &rest[at..end];
+            if tag.contains("type=\"hidden\"")
+                && let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value"))
+            {
+                out.push((name, value));
+            }
+            rest = &rest[end..];
+        }
+        out
+    }
+
     /// Whether this is the login form.
     pub(crate) fn is_login(&self) -> bool {
         self.status == 200
@@ -518,12 +535,15 @@ impl Callback {
             "{}",
             self.location
         );
-        assert_eq!(
-            self.base,
-            authz.get("redirect_uri").unwrap_or(CALLBACK),
-            "{}",
-            self.location
-        );
+        let mut expected =
+            url::Url::parse(authz.get("redirect_uri").unwrap_or(CALLBACK)).expect("redirect_uri");
+        let registered_query: BTreeMap<String, String> =
+            expected.query_pairs().into_owned().collect();
+        expected.set_query(None);
+        assert_eq!(self.base, expected.as_str(), "{}", self.location);
+        for (k, v) in &registered_query {
+            assert_eq!(self.query.get(k), Some(v), "query kept: {}", self.location);
+        }
         assert!(
             self.get("error_description").is_some_and(|d| !d.is_empty()),
             "{}",

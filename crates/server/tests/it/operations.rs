@@ -192,7 +192,7 @@ async fn unknown_route_is_404_json(backend: Backend) {
         "/nope",
         "/token/extra",
         "/.well-known/nothing",
-        "/authorize",
+        "/authorize/extra",
     ] {
         let r = get(&server, path).await;
         assert_eq!(r.status, 404, "{path}");

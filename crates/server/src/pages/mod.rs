@@ -48,7 +48,7 @@ const MAX_PRODUCT_NAME_CHARS: usize = 80;
 const MAX_LOGO_URL_LEN: usize = 2048;
 
 /// How the pages look: shown on every page, fixed at startup. Public because it is part of
-/// [`crate::config::Settings`]; checked by [`Pages::new`].
+/// [`crate::config::Settings`]; checked when the server starts and by `warden check-config`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Branding {

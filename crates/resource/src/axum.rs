@@ -1,0 +1,277 @@
+//! axum and tower integration (feature `axum`, on by default): the [`Authenticated`]
+//! extractor, the [`RequireScopeLayer`], and [`Rejection`], the one place that turns an
+//! [`AuthError`] into an RFC 6750 §3 response.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
+
+use crate::{AccessToken, AuthError, Validator};
+
+/// Extracts a validated [`AccessToken`] from `Authorization: Bearer` ([RFC 6750 §2.1]).
+///
+/// If a [`RequireScopeLayer`] already validated the request, its token is reused. Otherwise the
+/// [`Validator`] comes from the router state (`Validator: FromRef<S>`). Rejections answer `401`
+/// (no token: a bare `Bearer realm` challenge; bad token: `error="invalid_token"`), `400` for a
+/// malformed header, or `503` when the issuer is unreachable. Check scopes with
+/// [`AccessToken::has_scopes`] or the layer.
+///
+/// A router without a `Validator` in its state can read the layer's token with
+/// `axum::Extension<AccessToken>` instead.
+///
+/// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub AccessToken);
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    Validator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(token) = parts.extensions.get::<AccessToken>() {
+            return Ok(Self(token.clone()));
+        }
+        let validator = Validator::from_ref(state);
+        validator.authenticate(&parts.headers).await.map(Self)
+    }
+}
+
+impl Validator {
+    /// Reads the bearer token of a request ([RFC 6750 §2.1]) and validates it. The error is a
+    /// ready [`Rejection`] carrying this validator's realm.
+    ///
+    /// [RFC 6750 §2.1]: https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<AccessToken, Rejection> {
+        let token = bearer_token(headers).map_err(|e| self.reject(e))?;
+        self.validate(&token)
+            .await
+            .map_err(|e| self.reject(AuthError::Token(e)))
+    }
+
+    /// A [`Rejection`] for `error` with this validator's realm.
+    pub fn reject(&self, error: AuthError) -> Rejection {
+        Rejection {
+            realm: Arc::from(self.realm()),
+            error,
+        }
+    }
+}
+
+/// The token of the `Authorization: Bearer` header. RFC 6750 §2.1 puts the token after
+/// `Bearer` and one space; the scheme is case-insensitive (RFC 9110 §11.1). Another scheme
+/// counts as no bearer token at all (RFC 6750 §3.1: no error code then).
+fn bearer_token(headers: &HeaderMap) -> Result<String, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(if headers.contains_key(AUTHORIZATION) {
+            AuthError::InvalidRequest
+        } else {
+            AuthError::MissingToken
+        });
+    };
+    let value = value.to_str().map_err(|_| AuthError::InvalidRequest)?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::MissingToken);
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(AuthError::InvalidRequest);
+    }
+    Ok(token.to_owned())
+}
+
+/// An RFC 6750 §3 error response: status, `WWW-Authenticate`, `Cache-Control: no-store` and,
+/// when there is an error code, a JSON body `{"error", "error_description"}`.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    realm: Arc<str>,
+    error: AuthError,
+}
+
+impl Rejection {
+    /// Why the request was refused.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AuthError::Token(e) = &self.error {
+            if e.is_server_error() {
+                // The detail is in the log already; the client learns only that it may retry.
+                tracing::warn!(error = %e, "bearer token could not be validated");
+            } else {
+                tracing::debug!(error = %e, "bearer token refused");
+            }
+        }
+        let mut response = match self.error.error_code() {
+            Some(code) => {
+                let description = if self.error.status() == 503 {
+                    String::from("the authorization server is unavailable; retry later")
+                } else {
+                    self.error.to_string()
+                };
+                (
+                    status,
+                    axum::Json(serde_json::json!({
+                        "error": code,
+                        "error_description": description,
+                    })),
+                )
+                    .into_response()
+            }
+            None => status.into_response(),
+        };
+        let headers = response.headers_mut();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(challenge) = self.error.www_authenticate(&self.realm)
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            headers.insert(WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// A tower [`Layer`] that lets a request through only with a valid bearer token carrying
+/// every required scope ([RFC 6750 §3.1]); the [`AccessToken`] is then in the request's
+/// extensions (and the [`Authenticated`] extractor reuses it).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, routing::post};
+/// use warden_resource::{Authenticated, RequireScopeLayer, Validator};
+///
+/// let validator = Validator::new("https://auth.example.com", "https://api.example.com/payments").await?;
+/// let app: Router = Router::new()
+///     .route("/charges", post(|Authenticated(token): Authenticated| async move {
+///         format!("charged for {}", token.client_id())
+///     }))
+///     .route_layer(RequireScopeLayer::new(validator.clone(), ["payments:charge"]))
+///     .with_state(validator);
+/// # Ok(()) }
+/// ```
+///
+/// A required scope that is not a valid scope token ([RFC 6749 §3.3]) can never be granted, so
+/// such a layer answers `403` to every valid token.
+///
+/// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+/// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
+#[derive(Debug, Clone)]
+pub struct RequireScopeLayer {
+    validator: Validator,
+    scopes: Arc<[String]>,
+}
+
+impl RequireScopeLayer {
+    /// Requires a valid token with every scope of `scopes` (none: any valid token).
+    pub fn new<I, S>(validator: Validator, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            validator,
+            scopes: scopes.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl<S> Layer<S> for RequireScopeLayer {
+    type Service = RequireScope<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireScope {
+            inner,
+            validator: self.validator.clone(),
+            scopes: self.scopes.clone(),
+        }
+    }
+}
+
+/// The service of [`RequireScopeLayer`].
+#[derive(Debug, Clone)]
+pub struct RequireScope<S> {
+    inner: S,
+    validator: Validator,
+    scopes: Arc<[String]>,
+}
+
+impl<S, B> Service<Request<B>> for RequireScope<S>
+where
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // The clone that was polled ready serves this request (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let validator = self.validator.clone();
+        let scopes = self.scopes.clone();
+        let token = bearer_token(request.headers());
+        Box::pin(async move {
+            let token = match token {
+                Ok(token) => token,
+                Err(e) => return Ok(validator.reject(e).into_response()),
+            };
+            let access_token = match validator.validate(&token).await {
+                Ok(access_token) => access_token,
+                Err(e) => return Ok(validator.reject(AuthError::Token(e)).into_response()),
+            };
+            if !access_token.has_scopes(scopes.iter()) {
+                let needed = scopes.join(" ");
+                return Ok(validator
+                    .reject(AuthError::InsufficientScope(needed))
+                    .into_response());
+            }
+            request.extensions_mut().insert(access_token);
+            inner.call(request).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_header_parsing() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers), Err(AuthError::MissingToken));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&headers), Err(AuthError::MissingToken));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("bearer abc.def"));
+        assert_eq!(bearer_token(&headers).unwrap(), "abc.def");
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer_token(&headers), Err(AuthError::InvalidRequest));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer"));
+        assert_eq!(bearer_token(&headers), Err(AuthError::InvalidRequest));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        assert_eq!(bearer_token(&headers), Err(AuthError::InvalidRequest));
+    }
+}

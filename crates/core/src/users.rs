@@ -250,11 +250,11 @@ impl Engine {
         let address_key = source.map(|s| format!("ip:{s}"));
         // Throttle before any password work.
         let mut wait = 0;
-        if let Some(f) = self
+        let account_before = self
             .store
             .login_failures(&account_key, now, FAILURE_WINDOW)
-            .await?
-        {
+            .await?;
+        if let Some(f) = account_before {
             let d = delay(f.count, ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_DELAY);
             wait = wait.max(f.last_failure + d - now);
         }
@@ -271,6 +271,25 @@ impl Engine {
                 actor: None,
                 source: source.map(str::to_owned),
                 detail: serde_json::json!({ "retry_after": wait }),
+            });
+            return Ok(LoginOutcome::Throttled(wait));
+        }
+        // Count the attempt as a failure *before* checking the password (a success clears
+        // it), so parallel attempts cannot all pass the check above: past the free
+        // allowance, an attempt that finds others counted since it looked is refused unseen.
+        let before = account_before.map_or(0, |f| f.count);
+        let counted = self
+            .store
+            .record_login_failure(&account_key, now, FAILURE_WINDOW)
+            .await?;
+        if counted.count > ACCOUNT_FREE_FAILURES && counted.count > before.saturating_add(1) {
+            let wait = delay(counted.count, ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_DELAY);
+            self.audit(AuditEvent {
+                at: now,
+                kind: String::from("login_throttled"),
+                actor: None,
+                source: source.map(str::to_owned),
+                detail: serde_json::json!({ "retry_after": wait, "concurrent": true }),
             });
             return Ok(LoginOutcome::Throttled(wait));
         }
@@ -304,9 +323,7 @@ impl Engine {
                 Ok(LoginOutcome::Success(user))
             }
             user => {
-                self.store
-                    .record_login_failure(&account_key, now, FAILURE_WINDOW)
-                    .await?;
+                // The account failure was counted before the check.
                 if let Some(key) = &address_key {
                     self.store
                         .record_login_failure(key, now, FAILURE_WINDOW)

@@ -100,6 +100,20 @@ fn oidc_scope_description(scope: &str) -> Option<&'static str> {
     }
 }
 
+/// A request's scope split into its OpenID Connect scopes and its API scopes.
+fn split_scope(scope: &Scope) -> (Scope, Scope) {
+    let mut oidc = Scope::empty();
+    let mut api = Scope::empty();
+    for s in scope.iter() {
+        if super::request::OIDC_SCOPES.contains(&s) {
+            oidc.insert(s);
+        } else {
+            api.insert(s);
+        }
+    }
+    (oidc, api)
+}
+
 fn expired_page() -> AuthorizeError {
     AuthorizeError::page(
         ErrorCode::InvalidRequest,
@@ -230,11 +244,12 @@ impl Engine {
                 .await?
             {
                 Some(c) => {
-                    c.scope.is_superset(&request.scope)
-                        && request
-                            .resource
-                            .as_ref()
-                            .is_none_or(|r| c.resources.contains(r))
+                    let (oidc, api) = split_scope(&request.scope);
+                    c.scope.is_superset(&oidc)
+                        && match &request.resource {
+                            Some(r) => c.api_scopes.get(r).is_some_and(|s| s.is_superset(&api)),
+                            None => api.is_empty(),
+                        }
                 }
                 None => false,
             };
@@ -512,13 +527,17 @@ impl Engine {
             client_id: client.client_id.clone(),
             scope: Scope::empty(),
             resources: Vec::new(),
+            api_scopes: Default::default(),
             updated_at: now,
         });
-        consent.scope = consent.scope.union(&request.scope);
-        if let Some(r) = &request.resource
-            && !consent.resources.contains(r)
-        {
-            consent.resources.push(r.clone());
+        let (oidc, api) = split_scope(&request.scope);
+        consent.scope = consent.scope.union(&oidc);
+        if let Some(r) = &request.resource {
+            if !consent.resources.contains(r) {
+                consent.resources.push(r.clone());
+            }
+            let entry = consent.api_scopes.entry(r.clone()).or_default();
+            *entry = entry.union(&api);
         }
         consent.updated_at = now;
         self.store.save_consent(&consent).await?;

@@ -1,7 +1,8 @@
 //! RFC 6749 §6 refresh grant with rotation and reuse detection (RFC 9700 §4.14.2): every use
 //! returns a new refresh token and spends the old one; presenting a spent token again revokes
 //! the whole family, except within a short grace window, where it is taken for two
-//! legitimate concurrent refreshes (e.g. two browser tabs) rather than theft.
+//! legitimate concurrent refreshes (e.g. two browser tabs) rather than theft: the late caller
+//! gets an access token but no second refresh token, so the family never forks.
 
 use warden_types::{Scope, UnixTime};
 
@@ -68,6 +69,7 @@ impl Engine {
             Some(_) => return Err(OAuthError::invalid_grant("the user is disabled")),
             None => return Err(OAuthError::invalid_grant("the user no longer exists")),
         };
+        let mut grace_use = false;
         let record = match self.store.use_refresh_token(&hash, now).await? {
             None => return Err(OAuthError::invalid_grant("the refresh token is invalid")),
             Some(RefreshUse::Fresh(record)) => record,
@@ -82,11 +84,14 @@ impl Engine {
                         "the refresh token was already used or revoked",
                     ));
                 }
+                grace_use = true;
                 record
             }
         };
         // A client whose registration no longer allows refreshing gets no new token.
-        let refresh = Self::refresh_allowed(c, &record.scope)
+        // A use within the grace window gets an access token but no new refresh token: the
+        // family keeps one live chain, so a thief replaying a just-used token cannot fork it.
+        let refresh = (Self::refresh_allowed(c, &record.scope) && !grace_use)
             .then_some((record.family_id.as_str(), record.expires_at));
         let issued = self
             .issue_user_tokens(

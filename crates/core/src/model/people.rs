@@ -74,11 +74,15 @@ pub struct Consent {
     pub user_sub: String,
     /// The client.
     pub client_id: ClientId,
-    /// Every scope allowed so far (OIDC scopes and API scopes).
+    /// OpenID Connect scopes allowed so far (API scopes are kept per API in `api_scopes`).
     pub scope: Scope,
     /// APIs (RFC 8707 resources) allowed so far.
     #[serde(default)]
     pub resources: Vec<ApiIdentifier>,
+    /// For each API, the API scopes allowed on it. Scope names repeat across APIs (`read`,
+    /// `write`), so a scope allowed on one API says nothing about another.
+    #[serde(default)]
+    pub api_scopes: std::collections::BTreeMap<ApiIdentifier, Scope>,
     /// Last change.
     pub updated_at: UnixTime,
 }

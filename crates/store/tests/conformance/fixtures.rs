@@ -181,6 +181,7 @@ pub(crate) fn consent(user_sub: &str, client_id: &str) -> Consent {
         client_id: ClientId::new(client_id),
         scope: Scope::parse("openid profile read").expect("scope"),
         resources: vec![ApiIdentifier::new("https://api.example.com/payments")],
+        api_scopes: Default::default(),
         updated_at: NOW,
     }
 }

@@ -11,7 +11,7 @@ use crate::authorize::pkce;
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::Engine;
 use crate::error::OAuthError;
-use crate::model::{AuditEvent, AuthorizationCodeRecord, CodeIssuance, CodeRedemption};
+use crate::model::{AuthorizationCodeRecord, CodeIssuance, CodeRedemption};
 use crate::request::FormParams;
 use crate::secrets::{AUTHORIZATION_CODE_PREFIX, token_hash, well_formed};
 
@@ -176,17 +176,13 @@ impl Engine {
                 }
             }
         }
-        let families = self.store.revoke_refresh_family(&record.grant_id).await?;
-        self.audit(AuditEvent {
-            at: now,
-            kind: String::from("code_reuse_detected"),
-            actor: Some(record.client_id.as_str().to_owned()),
-            source: None,
-            detail: serde_json::json!({
-                "sub": record.user_sub,
-                "refresh_tokens_revoked": families,
-            }),
-        });
-        Ok(())
+        self.revoke_family_audited(
+            &record.grant_id,
+            record.client_id.as_str(),
+            &record.user_sub,
+            "code_reuse_detected",
+            now,
+        )
+        .await
     }
 }

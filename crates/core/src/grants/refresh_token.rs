@@ -118,16 +118,33 @@ impl Engine {
         record: &RefreshTokenRecord,
         now: UnixTime,
     ) -> Result<(), OAuthError> {
-        let revoked = self.store.revoke_refresh_family(&record.family_id).await?;
+        self.revoke_family_audited(
+            &record.family_id,
+            record.client_id.as_str(),
+            &record.user_sub,
+            "refresh_reuse_detected",
+            now,
+        )
+        .await
+    }
+
+    /// Revokes a refresh-token family because a code or refresh token was replayed, and
+    /// records why in the audit trail.
+    pub(crate) async fn revoke_family_audited(
+        &self,
+        family_id: &str,
+        client_id: &str,
+        sub: &str,
+        kind: &str,
+        now: UnixTime,
+    ) -> Result<(), OAuthError> {
+        let revoked = self.store.revoke_refresh_family(family_id).await?;
         self.audit(AuditEvent {
             at: now,
-            kind: String::from("refresh_reuse_detected"),
-            actor: Some(record.client_id.as_str().to_owned()),
+            kind: kind.to_owned(),
+            actor: Some(client_id.to_owned()),
             source: None,
-            detail: serde_json::json!({
-                "sub": record.user_sub,
-                "family_revoked": revoked,
-            }),
+            detail: serde_json::json!({ "sub": sub, "refresh_tokens_revoked": revoked }),
         });
         Ok(())
     }

@@ -244,10 +244,7 @@ fn interaction_page(
     view: &InteractionView,
     login: bool,
 ) -> Response {
-    let (binding, new_binding) = match state.cookies.csrf(headers) {
-        Some(b) if b.len() == 43 => (b.to_owned(), false),
-        _ => (new_csrf_binding(), true),
-    };
+    let (binding, new_binding) = csrf_binding(state, headers);
     let reference = view.interaction.expose();
     let csrf = state.engine.csrf_token(&binding, reference);
     let issuer = &state.engine.config().issuer;
@@ -280,8 +277,21 @@ fn interaction_page(
         })
     };
     // A failed login is answered with the form again and 200: the page says what went wrong.
+    form_page(state, body, &binding, new_binding)
+}
+
+/// The browser's CSRF binding (see `warden_core::session`), or a fresh one to set.
+pub(crate) fn csrf_binding(state: &AppState, headers: &HeaderMap) -> (String, bool) {
+    match state.cookies.csrf(headers) {
+        Some(b) if b.len() == 43 => (b.to_owned(), false),
+        _ => (new_csrf_binding(), true),
+    }
+}
+
+/// A page holding a CSRF-protected form, setting the binding cookie if it is new.
+pub(crate) fn form_page(state: &AppState, body: String, binding: &str, new: bool) -> Response {
     let mut response = html_response(&state.pages, StatusCode::OK, body);
-    if new_binding && let Some(v) = state.cookies.set_csrf(&binding) {
+    if new && let Some(v) = state.cookies.set_csrf(binding) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response

@@ -14,10 +14,9 @@ use axum::response::Response;
 use warden_core::authorize::AuthorizeError;
 use warden_core::config::endpoint_url;
 use warden_core::logout::BackchannelNotice;
-use warden_core::session::new_csrf_binding;
 use warden_types::ErrorCode;
 
-use super::authorize::{Form, error_page, redirect};
+use super::authorize::{Form, csrf_binding, error_page, form_page, redirect};
 use crate::pages::{LoggedOutPage, LogoutPage, html_response};
 use crate::state::AppState;
 
@@ -134,10 +133,7 @@ async fn logout(
         // Ask: anyone can link to /logout, and being logged out by a stranger's link is an
         // annoyance (RP-Initiated Logout §2: the OP "SHOULD ask the End-User whether to log
         // out").
-        let (binding, new_binding) = match state.cookies.csrf(headers) {
-            Some(b) if b.len() == 43 => (b.to_owned(), false),
-            _ => (new_csrf_binding(), true),
-        };
+        let (binding, new_binding) = csrf_binding(state, headers);
         let csrf = engine.csrf_token(&binding, LOGOUT_FORM);
         let hidden: Vec<(&str, &str)> = request
             .carried
@@ -150,11 +146,7 @@ async fn logout(
             client_name: request.client.as_ref().map(|c| c.name.as_str()),
             hidden: &hidden,
         });
-        let mut response = html_response(&state.pages, StatusCode::OK, body);
-        if new_binding && let Some(v) = state.cookies.set_csrf(&binding) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
-        return response;
+        return form_page(state, body, &binding, new_binding);
     }
     let source = peer.ip().to_string();
     match engine.end_session(cookie, Some(&source), now).await {

@@ -16,6 +16,9 @@
 //! Nothing here is Warden-specific: these are the steps of OpenID Connect Core 1.0 and the
 //! OAuth RFCs, and any certified client library performs them too. The JOSE work is done by the
 //! `jsonwebtoken` crate, randomness and hashing by `aws-lc-rs`.
+//!
+//! The [`shop`] module is the other half of the examples: services calling each other with
+//! Warden's tokens (client credentials and token exchange), run by the `services_demo` program.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -26,6 +29,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+pub mod shop;
 
 /// Every failure of the examples: a message for the person running them.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

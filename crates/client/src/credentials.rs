@@ -51,6 +51,19 @@ pub enum Credentials {
         /// The private key; its `kid` goes into the assertion header.
         key: Arc<SigningKey>,
     },
+    /// Workload identity: a token from the platform the workload runs on (a Kubernetes
+    /// projected service-account token, a SPIFFE JWT-SVID written to a file, a CI job's OIDC
+    /// token), read from `path` for every request and sent as the client assertion
+    /// ([RFC 7523 §2.2](https://www.rfc-editor.org/rfc/rfc7523#section-2.2)). Warden accepts it
+    /// when the operator trusts its issuer and mapped its subject to `client_id`
+    /// (`warden issuer map`). Warden accepts each platform token once, so keep the token cache
+    /// (the default) and let the platform rotate the file.
+    WorkloadToken {
+        /// The `client_id` the platform identity is mapped to.
+        client_id: String,
+        /// The file the platform keeps the current token in.
+        path: std::path::PathBuf,
+    },
 }
 
 impl Credentials {
@@ -78,12 +91,24 @@ impl Credentials {
         }
     }
 
+    /// Workload-identity credentials: the platform token in the file at `path`.
+    pub fn workload_token(
+        client_id: impl Into<String>,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        Self::WorkloadToken {
+            client_id: client_id.into(),
+            path: path.into(),
+        }
+    }
+
     /// The `client_id`.
     pub fn client_id(&self) -> &str {
         match self {
             Self::ClientSecretBasic { client_id, .. }
             | Self::ClientSecretPost { client_id, .. }
-            | Self::PrivateKeyJwt { client_id, .. } => client_id,
+            | Self::PrivateKeyJwt { client_id, .. }
+            | Self::WorkloadToken { client_id, .. } => client_id,
         }
     }
 
@@ -112,6 +137,26 @@ impl Credentials {
                 form.push(("client_assertion", assertion));
                 Ok(request)
             }
+            Self::WorkloadToken { client_id, path } => {
+                // A few kilobytes at most, read on each token request (not on each API call:
+                // tokens are cached), so the blocking read is negligible.
+                let token = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Key(format!("workload token {}: {e}", path.display())))?;
+                let token = token.trim();
+                if token.is_empty() {
+                    return Err(Error::Key(format!(
+                        "workload token {} is empty",
+                        path.display()
+                    )));
+                }
+                form.push(("client_id", client_id.clone()));
+                form.push((
+                    "client_assertion_type",
+                    JWT_BEARER_ASSERTION_TYPE.to_owned(),
+                ));
+                form.push(("client_assertion", token.to_owned()));
+                Ok(request)
+            }
         }
     }
 }
@@ -122,6 +167,7 @@ impl fmt::Debug for Credentials {
             Self::ClientSecretBasic { client_id, .. } => ("client_secret_basic", client_id),
             Self::ClientSecretPost { client_id, .. } => ("client_secret_post", client_id),
             Self::PrivateKeyJwt { client_id, .. } => ("private_key_jwt", client_id),
+            Self::WorkloadToken { client_id, .. } => ("workload_token", client_id),
         };
         f.debug_struct("Credentials")
             .field("method", &method)
@@ -180,6 +226,33 @@ mod tests {
     fn payload(jwt: &str) -> serde_json::Value {
         let part = jwt.split('.').nth(1).unwrap();
         serde_json::from_slice(&warden_jose::base64url_decode(part).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn workload_token_is_read_from_its_file_for_each_request() {
+        let dir = std::env::temp_dir().join(format!("wc-wl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        let creds = Credentials::workload_token("orders", &path);
+        let http = reqwest::Client::new();
+        let mut form = Vec::new();
+        let missing = creds.apply(http.post("http://x/token"), &mut form, "http://x/token");
+        assert!(matches!(missing, Err(Error::Key(_))));
+        for token in ["first.jwt.value", "second.jwt.value"] {
+            std::fs::write(&path, format!("{token}\n")).unwrap();
+            let mut form = Vec::new();
+            let _request = creds
+                .apply(http.post("http://x/token"), &mut form, "http://x/token")
+                .unwrap();
+            assert!(form.contains(&("client_assertion", token.to_owned())));
+            assert!(form.contains(&("client_id", String::from("orders"))));
+            assert!(form.contains(&(
+                "client_assertion_type",
+                JWT_BEARER_ASSERTION_TYPE.to_owned()
+            )));
+        }
+        assert!(!format!("{creds:?}").contains("second"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

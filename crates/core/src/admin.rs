@@ -14,7 +14,7 @@ use warden_types::{
 use crate::engine::Engine;
 use crate::error::OAuthError;
 use crate::model::{Api, ApiScope, AuditEvent, InitialAccessToken, MAX_ACCESS_TOKEN_LIFETIME};
-use crate::registration::validate_metadata;
+use crate::registration::validate_metadata_with;
 use crate::secrets::{INITIAL_ACCESS_TOKEN_PREFIX, generate_token, token_hash};
 use crate::store::StoreError;
 
@@ -101,6 +101,19 @@ pub struct NewClient {
     pub id_token_signed_response_alg: Option<SigningAlg>,
     /// `web` (default) or `native`.
     pub application_type: Option<String>,
+    /// The API this client is the service behind (token exchange policy).
+    pub serves_api: Option<String>,
+    /// APIs it may obtain tokens for by token exchange.
+    pub exchange_targets: Vec<String>,
+}
+
+/// A change to a client's token exchange policy (`warden client update`).
+#[derive(Debug, Clone, Default)]
+pub struct ExchangePolicyChange {
+    /// `Some(Some(api))` sets the served API, `Some(None)` clears it, `None` keeps it.
+    pub serves_api: Option<Option<String>>,
+    /// `Some(list)` replaces the exchange targets (empty clears them), `None` keeps them.
+    pub exchange_targets: Option<Vec<String>>,
 }
 
 impl Engine {
@@ -171,8 +184,20 @@ impl Engine {
         if !self.store.delete_api(identifier).await? {
             return Err(AdminError::NotFound(format!("API {identifier}")));
         }
+        // Grants and exchange policy naming the API go with it, so an API created again under
+        // the same identifier starts with no access at all.
         for mut client in self.store.clients().await? {
-            if client.grants.remove(identifier).is_some() {
+            let served = client
+                .serves_api
+                .as_ref()
+                .is_some_and(|a| a.as_str() == identifier);
+            if served {
+                client.serves_api = None;
+            }
+            let targets = client.exchange_targets.len();
+            client.exchange_targets.retain(|a| a.as_str() != identifier);
+            let policy_changed = served || targets != client.exchange_targets.len();
+            if client.grants.remove(identifier).is_some() || policy_changed {
                 client.updated_at = now.max(client.updated_at + 1);
                 self.store.update_client(&client).await?;
             }
@@ -230,7 +255,9 @@ impl Engine {
             token_endpoint_auth_signing_alg: new.auth_signing_alg.map(|a| a.as_str().to_owned()),
             ..Default::default()
         };
-        let validated = validate_metadata(metadata)?;
+        // An administrator may create a private_key_jwt client without keys: a workload that
+        // authenticates only with tokens from a trusted issuer (`warden issuer map`).
+        let validated = validate_metadata_with(metadata, false)?;
         self.check_server_support(&validated)?;
         let (mut client, secret) = self.build_client(validated, &new.name, now)?;
         client.oidc.first_party = new.first_party;
@@ -262,6 +289,16 @@ impl Engine {
             client.metadata.scope = new.scope.as_ref().map(|s| s.to_string());
         }
         client.grants = grants;
+        client.serves_api = match &new.serves_api {
+            Some(id) => Some(self.existing_api(id).await?),
+            None => None,
+        };
+        for id in &new.exchange_targets {
+            let api = self.existing_api(id).await?;
+            if !client.exchange_targets.contains(&api) {
+                client.exchange_targets.push(api);
+            }
+        }
         self.store.insert_client(&client).await?;
         self.audit(AuditEvent {
             at: now,
@@ -273,6 +310,58 @@ impl Engine {
         let mut info = self.client_information(&client);
         info.client_secret = secret.map(|s| s.expose().to_owned());
         Ok(info)
+    }
+
+    /// The identifier of a registered API, or `NotFound`.
+    async fn existing_api(&self, identifier: &str) -> Result<ApiIdentifier, AdminError> {
+        match self.store.api(identifier).await? {
+            Some(api) => Ok(api.identifier),
+            None => Err(AdminError::NotFound(format!("API {identifier}"))),
+        }
+    }
+
+    /// Changes a client's token exchange policy; returns the updated client.
+    pub async fn update_exchange_policy(
+        &self,
+        client_id: &str,
+        change: ExchangePolicyChange,
+        now: UnixTime,
+    ) -> Result<ClientInformation, AdminError> {
+        let Some(mut client) = self.store.client(client_id).await? else {
+            return Err(AdminError::NotFound(format!("client {client_id}")));
+        };
+        if let Some(serves) = change.serves_api {
+            client.serves_api = match serves {
+                Some(id) => Some(self.existing_api(&id).await?),
+                None => None,
+            };
+        }
+        if let Some(targets) = change.exchange_targets {
+            let mut list = Vec::new();
+            for id in targets {
+                let api = self.existing_api(&id).await?;
+                if !list.contains(&api) {
+                    list.push(api);
+                }
+            }
+            client.exchange_targets = list;
+        }
+        client.updated_at = now.max(client.updated_at + 1);
+        if !self.store.update_client(&client).await? {
+            return Err(AdminError::NotFound(format!("client {client_id}")));
+        }
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("client_updated"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({
+                "client_id": client_id,
+                "serves_api": client.serves_api.as_ref().map(|a| a.as_str()),
+                "exchange_targets": client.exchange_targets.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            }),
+        });
+        Ok(self.client_information(&client))
     }
 
     /// Replaces a client's secret; the new one is returned once. The old one stops working

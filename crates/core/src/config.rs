@@ -50,7 +50,13 @@ pub struct EngineConfig {
     pub audit_retention: i64,
     /// Lifetimes and switches of the browser flows.
     pub people: PeopleConfig,
+    /// Token exchange (RFC 8693): the longest delegation chain a token may carry, counted as
+    /// the nesting depth of its `act` claim.
+    pub max_exchange_chain_depth: usize,
 }
+
+/// Default [`EngineConfig::max_exchange_chain_depth`].
+pub const DEFAULT_MAX_EXCHANGE_CHAIN_DEPTH: usize = 4;
 
 /// Lifetimes and switches of the OpenID Connect browser flows (all in seconds).
 #[derive(Debug, Clone)]
@@ -125,6 +131,7 @@ impl EngineConfig {
             registration_enabled: true,
             audit_retention: 90 * 86_400,
             people: PeopleConfig::default(),
+            max_exchange_chain_depth: DEFAULT_MAX_EXCHANGE_CHAIN_DEPTH,
         }
     }
 }

@@ -134,10 +134,11 @@ impl Engine {
         let version = self.store.registry_version().await?;
         let apis = self.store.apis().await?;
         let clients = self.store.clients().await?;
+        let issuers = self.store.trusted_issuers().await?;
         let stored_keys = self.store.signing_keys().await?;
         let ring = KeyRing::load(&stored_keys, &self.master)?;
         *self.registry.write().unwrap_or_else(|p| p.into_inner()) =
-            Arc::new(Registry::new(version, apis, clients));
+            Arc::new(Registry::new(version, apis, clients).with_issuers(issuers));
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ring);
         Ok(())
     }

@@ -50,6 +50,14 @@ pub struct TokenInfo {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl TokenInfo {
+    /// Not revoked, not expired, and its client still registered: a token does not outlive
+    /// its client. (Whether its audience must still exist is the caller's rule.)
+    pub fn is_live(&self, registry: &crate::registry::Registry, now: UnixTime) -> bool {
+        !self.revoked && self.exp > now && registry.client(&self.client_id).is_some()
+    }
+}
+
 #[derive(Deserialize)]
 struct JwtClaims {
     iss: String,
@@ -167,10 +175,7 @@ impl Engine {
         now: UnixTime,
     ) -> IntrospectionResponse {
         let registry = self.registry();
-        let active = !info.revoked
-            && info.exp > now
-            // A token outlives neither its client nor its API.
-            && registry.client(&info.client_id).is_some()
+        let active = info.is_live(&registry, now)
             && (registry.api(&info.aud).is_some() || info.aud == self.config.userinfo_endpoint)
             // Public clients may only learn about their own tokens.
             && (!caller.is_public() || caller.client().client_id.as_str() == info.client_id);

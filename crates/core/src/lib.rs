@@ -35,6 +35,7 @@ pub mod error;
 pub mod grants;
 pub mod id_token;
 pub mod introspection;
+pub mod issuers;
 pub mod keys;
 pub mod logout;
 pub mod mint;

@@ -9,8 +9,8 @@ use warden_types::jwk::JwkSet;
 use warden_types::metadata::{ClientInformation, ClientMetadata};
 use warden_types::secret::constant_time_eq;
 use warden_types::{
-    ClientId, GrantType, JwsAlgorithm, Scope, SecretString, SigningAlg, TokenEndpointAuthMethod,
-    UnixTime,
+    ApiIdentifier, ClientId, GrantType, JwsAlgorithm, Scope, SecretString, SigningAlg,
+    TokenEndpointAuthMethod, UnixTime,
 };
 
 use crate::engine::Engine;
@@ -96,7 +96,7 @@ fn is_loopback_redirect_host(url: &url::Url) -> bool {
     }
 }
 
-fn check_web_uri(field: &'static str, value: &str) -> Result<(), OAuthError> {
+pub(crate) fn check_web_uri(field: &'static str, value: &str) -> Result<(), OAuthError> {
     let url =
         url::Url::parse(value).map_err(|_| meta_err(format!("{field} is not a valid URL")))?;
     match url.scheme() {
@@ -253,7 +253,17 @@ fn encryption_key_problem(jwk: &warden_types::jwk::Jwk) -> Option<JweError> {
 
 /// Validates client metadata (RFC 7591 §2, OIDC Registration §2, RFC 9126 §6, Back-Channel
 /// and RP-Initiated Logout) and fills in defaults.
-pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, OAuthError> {
+pub fn validate_metadata(meta: ClientMetadata) -> Result<ValidatedMetadata, OAuthError> {
+    validate_metadata_with(meta, true)
+}
+
+/// [`validate_metadata`]; with `keys_required` false a `private_key_jwt` client may be
+/// registered without keys (the administrator's workload clients, which authenticate only
+/// with tokens from a trusted issuer).
+pub(crate) fn validate_metadata_with(
+    mut meta: ClientMetadata,
+    keys_required: bool,
+) -> Result<ValidatedMetadata, OAuthError> {
     let auth_method = match meta.token_endpoint_auth_method.as_deref() {
         None => TokenEndpointAuthMethod::ClientSecretBasic,
         Some(raw) => raw
@@ -440,7 +450,7 @@ pub fn validate_metadata(mut meta: ClientMetadata) -> Result<ValidatedMetadata, 
         check_web_uri("jwks_uri", uri)?;
     }
     if auth_method.uses_client_keys() {
-        if meta.jwks.is_none() && meta.jwks_uri.is_none() {
+        if keys_required && meta.jwks.is_none() && meta.jwks_uri.is_none() {
             return Err(meta_err("private_key_jwt requires jwks or jwks_uri"));
         }
         if meta.jwks.is_some() && signing_keys == 0 {
@@ -679,6 +689,7 @@ impl Engine {
             registered_scope: validated.scope,
             allowed_apis: None,
             serves_api: None,
+            exchange_targets: Vec::new(),
             metadata: validated.metadata,
             registration_token_hash: None,
             registration_token_sealed: None,
@@ -729,6 +740,14 @@ impl Engine {
         metadata.jwks = client.jwks.clone();
         metadata.jwks_uri = client.jwks_uri.clone();
         metadata.scope = client.registered_scope.as_ref().map(|s| s.to_string());
+        metadata.serves_api = client.serves_api.as_ref().map(|a| a.as_str().to_owned());
+        metadata.token_exchange_targets = (!client.exchange_targets.is_empty()).then(|| {
+            client
+                .exchange_targets
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect()
+        });
         metadata.token_endpoint_auth_signing_alg =
             client.auth_signing_alg.map(|a| a.as_str().to_owned());
         let grants = (!client.grants.is_empty()).then(|| {
@@ -779,6 +798,12 @@ impl Engine {
         // single-use token.
         let validated = validate_metadata(parse_metadata(body)?)?;
         self.check_server_support(&validated)?;
+        let policy = self.exchange_policy(&validated.metadata)?;
+        if !policy.is_empty() && token.is_none() {
+            return Err(meta_err(
+                "serves_api and token_exchange_targets need an initial access token",
+            ));
+        }
         let allowed_apis = match token {
             Some(token) => {
                 let Some(record) = self
@@ -790,6 +815,18 @@ impl Engine {
                         "the initial access token is invalid, expired or used",
                     ));
                 };
+                if let Some(allowed) = &record.allowed_apis
+                    && let Some(outside) = policy.apis().find(|api| !allowed.contains(api))
+                {
+                    // Refused for what the token allows, which is known only once it is
+                    // taken: give a single-use token back, so a bad request does not spend it.
+                    if record.once {
+                        self.store.insert_initial_access_token(&record).await?;
+                    }
+                    return Err(meta_err(format!(
+                        "the initial access token does not cover the API {outside}"
+                    )));
+                }
                 record.allowed_apis
             }
             None => None,
@@ -798,6 +835,8 @@ impl Engine {
         if client.name.is_empty() {
             client.name = client.client_id.as_str().to_owned();
         }
+        client.serves_api = policy.serves_api;
+        client.exchange_targets = policy.exchange_targets;
         client.allowed_apis = allowed_apis;
         let rat = generate_token(REGISTRATION_TOKEN_PREFIX);
         client.registration_token_hash = Some(token_hash(rat.expose()));
@@ -818,6 +857,35 @@ impl Engine {
         info.client_secret = secret.map(|s| s.expose().to_owned());
         info.registration_access_token = Some(rat.expose().to_owned());
         Ok(info)
+    }
+
+    /// The token exchange policy named in registration metadata; every API must exist.
+    pub(crate) fn exchange_policy(
+        &self,
+        meta: &ClientMetadata,
+    ) -> Result<ExchangePolicy, OAuthError> {
+        let registry = self.registry();
+        let known = |id: &str, field: &str| -> Result<ApiIdentifier, OAuthError> {
+            match registry.api(id) {
+                Some(api) => Ok(api.identifier.clone()),
+                None => Err(meta_err(format!("{field}: unknown API"))),
+            }
+        };
+        let serves_api = match &meta.serves_api {
+            Some(id) => Some(known(id, "serves_api")?),
+            None => None,
+        };
+        let mut exchange_targets = Vec::new();
+        for id in meta.token_exchange_targets.iter().flatten() {
+            let api = known(id, "token_exchange_targets")?;
+            if !exchange_targets.contains(&api) {
+                exchange_targets.push(api);
+            }
+        }
+        Ok(ExchangePolicy {
+            serves_api,
+            exchange_targets,
+        })
     }
 
     async fn reload_quietly(&self) {
@@ -946,6 +1014,24 @@ impl Engine {
         client.jwks = validated.jwks;
         client.jwks_uri = validated.jwks_uri;
         client.auth_signing_alg = validated.auth_signing_alg;
+        // The exchange policy may be kept or narrowed here, never widened: widening is for
+        // an administrator, or a new registration with an initial access token.
+        let policy = self.exchange_policy(&validated.metadata)?;
+        if policy
+            .serves_api
+            .as_ref()
+            .is_some_and(|s| client.serves_api.as_ref() != Some(s))
+            || policy
+                .exchange_targets
+                .iter()
+                .any(|t| !client.exchange_targets.contains(t))
+        {
+            return Err(meta_err(
+                "serves_api and token_exchange_targets can only be kept or narrowed in an update",
+            ));
+        }
+        client.serves_api = policy.serves_api;
+        client.exchange_targets = policy.exchange_targets;
         client.registered_scope = validated.scope;
         // The body replaces the metadata; `first_party` is the administrator's and stays.
         let first_party = client.oidc.first_party;
@@ -990,6 +1076,23 @@ impl Engine {
         });
         self.reload_quietly().await;
         Ok(())
+    }
+}
+
+/// The token exchange policy fields of a client (Warden registration extensions).
+#[derive(Debug, Default)]
+pub(crate) struct ExchangePolicy {
+    pub(crate) serves_api: Option<ApiIdentifier>,
+    pub(crate) exchange_targets: Vec<ApiIdentifier>,
+}
+
+impl ExchangePolicy {
+    fn is_empty(&self) -> bool {
+        self.serves_api.is_none() && self.exchange_targets.is_empty()
+    }
+
+    fn apis(&self) -> impl Iterator<Item = &ApiIdentifier> {
+        self.serves_api.iter().chain(&self.exchange_targets)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::model::{Api, Client};
+use crate::model::{Api, Client, TrustedIssuer};
 
 /// An immutable snapshot of the registry.
 #[derive(Debug, Default)]
@@ -13,6 +13,7 @@ pub struct Registry {
     pub version: i64,
     apis: HashMap<String, Arc<Api>>,
     clients: HashMap<String, Arc<Client>>,
+    issuers: HashMap<String, Arc<TrustedIssuer>>,
 }
 
 impl Registry {
@@ -28,7 +29,22 @@ impl Registry {
                 .into_iter()
                 .map(|c| (c.client_id.as_str().to_owned(), Arc::new(c)))
                 .collect(),
+            issuers: HashMap::new(),
         }
+    }
+
+    /// Adds the trusted external issuers to the snapshot.
+    pub fn with_issuers(mut self, issuers: Vec<TrustedIssuer>) -> Self {
+        self.issuers = issuers
+            .into_iter()
+            .map(|i| (i.issuer.clone(), Arc::new(i)))
+            .collect();
+        self
+    }
+
+    /// One trusted external issuer by its exact `iss` value.
+    pub fn trusted_issuer(&self, issuer: &str) -> Option<&Arc<TrustedIssuer>> {
+        self.issuers.get(issuer)
     }
 
     /// One API by identifier.

@@ -83,6 +83,16 @@ pub struct PresentedCredentials {
 }
 
 impl PresentedCredentials {
+    /// Whether no credential was presented (a `client_id` alone identifies, it does not
+    /// authenticate).
+    pub fn identifies_only(&self) -> bool {
+        self.basic.is_none()
+            && !self.basic_attempted
+            && self.client_secret.is_none()
+            && self.assertion_type.is_none()
+            && self.assertion.is_none()
+    }
+
     /// Collects credentials from the form and the `Authorization` header value.
     pub fn extract(form: &mut FormParams, authorization: Option<&str>) -> Result<Self, OAuthError> {
         let mut presented = PresentedCredentials {

@@ -2,7 +2,7 @@
 //! PostgreSQL; both pass one conformance suite.
 //!
 //! The contract every implementation keeps:
-//! - Mutations of APIs, clients and signing keys bump [`Store::registry_version`] in the same
+//! - Mutations of APIs, clients, trusted issuers and signing keys bump [`Store::registry_version`] in the same
 //!   transaction, so every instance notices the change on its next poll.
 //! - [`Store::record_assertion_jti`] and [`Store::use_initial_access_token`] are atomic across
 //!   processes (a unique constraint / a conditional delete), never read-then-write.
@@ -20,7 +20,7 @@ use warden_types::UnixTime;
 use crate::model::{
     Api, AuditEvent, AuthorizationCodeRecord, Client, CodeIssuance, CodeRedemption, Consent,
     InitialAccessToken, KeyState, LoginFailures, OpaqueTokenRecord, PendingKind, PendingRequest,
-    RefreshTokenRecord, RefreshUse, Session, StoredKey, User,
+    RefreshTokenRecord, RefreshUse, Session, StoredKey, TrustedIssuer, User,
 };
 
 /// A storage failure. Protocol code maps every variant but `Conflict` to `server_error`.
@@ -48,7 +48,7 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     // ---- registry -----------------------------------------------------------------------
-    /// A counter bumped by every change to APIs, clients or signing keys.
+    /// A counter bumped by every change to APIs, clients, trusted issuers or signing keys.
     async fn registry_version(&self) -> StoreResult<i64>;
     /// Inserts an API; `Conflict` if the identifier exists.
     async fn insert_api(&self, api: &Api) -> StoreResult<()>;
@@ -71,6 +71,17 @@ pub trait Store: Send + Sync + 'static {
     async fn clients(&self) -> StoreResult<Vec<Client>>;
     /// Deletes a client; false if it did not exist.
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+
+    /// Inserts a trusted issuer; `Conflict` if the issuer exists.
+    async fn insert_trusted_issuer(&self, issuer: &TrustedIssuer) -> StoreResult<()>;
+    /// Replaces a trusted issuer; false if it does not exist.
+    async fn update_trusted_issuer(&self, issuer: &TrustedIssuer) -> StoreResult<bool>;
+    /// One trusted issuer.
+    async fn trusted_issuer(&self, issuer: &str) -> StoreResult<Option<TrustedIssuer>>;
+    /// Every trusted issuer, ordered by issuer.
+    async fn trusted_issuers(&self) -> StoreResult<Vec<TrustedIssuer>>;
+    /// Deletes a trusted issuer; false if it did not exist.
+    async fn delete_trusted_issuer(&self, issuer: &str) -> StoreResult<bool>;
 
     // ---- signing keys -------------------------------------------------------------------
     /// Every stored signing key (any state), ordered by creation time.

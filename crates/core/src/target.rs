@@ -140,6 +140,7 @@ mod tests {
             registered_scope: registered.map(|s| Scope::parse(s).unwrap()),
             allowed_apis: None,
             serves_api: None,
+            exchange_targets: Vec::new(),
             metadata: Default::default(),
             registration_token_hash: None,
             registration_token_sealed: None,

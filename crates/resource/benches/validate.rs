@@ -4,7 +4,13 @@
 //! runtime. Prints mean and p99 per validation in µs for ES256 and RS256, and, as a baseline,
 //! the cost of `warden-jose`'s parse + signature check alone.
 //!
-//! Run with `cargo bench -p warden-resource`.
+//! Run with `taskset -c 0 cargo bench -p warden-resource` on an otherwise idle machine.
+//! `taskset` only pins the benchmark; it does not keep other processes (a `cargo build` next
+//! door) off that core. When one does run there, the benchmark gets about half the core and
+//! every mean roughly doubles while p50 stays put. The `cpu wait` column (Linux only: the
+//! time this thread spent runnable but waiting for the CPU, from
+//! `/proc/thread-self/schedstat`, as a share of the measurement) shows that; when it is above
+//! 1% the means are not the cost of validation, and a warning says so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark code
 
@@ -31,9 +37,10 @@ fn main() {
         "warden-resource: JWT validation with a cached key, one core, {ITERATIONS} iterations"
     );
     println!(
-        "{:<8} {:<16} {:>10} {:>10} {:>10}",
-        "alg", "path", "mean µs", "p50 µs", "p99 µs"
+        "{:<8} {:<16} {:>10} {:>10} {:>10} {:>10}",
+        "alg", "path", "mean µs", "p50 µs", "p99 µs", "cpu wait"
     );
+    let mut contended = false;
     for alg in [SigningAlg::ES256, SigningAlg::RS256] {
         let key = SigningKey::generate(alg, Kid::new("bench")).unwrap();
         let (validator, token) = runtime.block_on(setup(&key));
@@ -42,13 +49,13 @@ fn main() {
             let result = validator.validate_cached(&token);
             assert!(matches!(result, Some(Ok(_))));
         });
-        report(alg, "validate_cached", &cached);
+        contended |= report(alg, "validate_cached", &cached);
 
         let full = measure(|| {
             let result = runtime.block_on(validator.validate(&token));
             assert!(result.is_ok());
         });
-        report(alg, "validate", &full);
+        contended |= report(alg, "validate", &full);
 
         // Baseline: warden-jose alone (parse + signature, no claim checks), to show how much
         // of the cost is the signature itself.
@@ -60,7 +67,14 @@ fn main() {
                 .verify_with_key::<serde::de::IgnoredAny>(&verifying_key, &allowed);
             assert!(verified.is_ok());
         });
-        report(alg, "jose verify only", &baseline);
+        contended |= report(alg, "jose verify only", &baseline);
+    }
+    if contended {
+        println!(
+            "warning: this thread waited for the CPU for more than {MAX_CPU_WAIT_PERCENT}% of a \
+             measurement; another process shared the core and the means above are inflated. \
+             Rerun on an idle machine."
+        );
     }
 }
 
@@ -98,32 +112,67 @@ async fn setup(key: &SigningKey) -> (Validator, String) {
     (validator, token)
 }
 
-/// Per-iteration durations, sorted.
-fn measure(mut f: impl FnMut()) -> Vec<Duration> {
+/// Above this share of the measurement spent waiting for the CPU, the means are flagged.
+const MAX_CPU_WAIT_PERCENT: f64 = 1.0;
+
+/// One measurement: per-iteration durations, sorted, and the share of the wall time this
+/// thread spent waiting for a CPU (`None` where the kernel does not report it).
+struct Samples {
+    sorted: Vec<Duration>,
+    cpu_wait_percent: Option<f64>,
+}
+
+fn measure(mut f: impl FnMut()) -> Samples {
     for _ in 0..WARMUP {
         f();
     }
-    let mut samples = Vec::with_capacity(ITERATIONS);
+    let mut sorted = Vec::with_capacity(ITERATIONS);
+    let wait_before = runqueue_wait();
+    let wall = Instant::now();
     for _ in 0..ITERATIONS {
         let start = Instant::now();
         f();
-        samples.push(start.elapsed());
+        sorted.push(start.elapsed());
     }
-    samples.sort_unstable();
-    samples
+    let wall = wall.elapsed();
+    let cpu_wait_percent = wait_before.zip(runqueue_wait()).map(|(before, after)| {
+        after.saturating_sub(before).as_secs_f64() / wall.as_secs_f64() * 100.0
+    });
+    sorted.sort_unstable();
+    Samples {
+        sorted,
+        cpu_wait_percent,
+    }
 }
 
-fn report(alg: SigningAlg, path: &str, samples: &[Duration]) {
+/// Time the current thread has spent runnable but not running (waiting on a run queue),
+/// the second field of `/proc/thread-self/schedstat`; `None` off Linux or without schedstats.
+fn runqueue_wait() -> Option<Duration> {
+    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let wait_ns = schedstat.split_whitespace().nth(1)?.parse().ok()?;
+    Some(Duration::from_nanos(wait_ns))
+}
+
+/// Prints one line; true when the measurement was disturbed by CPU contention.
+fn report(alg: SigningAlg, path: &str, samples: &Samples) -> bool {
+    let sorted = &samples.sorted;
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
-    let mean = samples.iter().map(|d| micros(*d)).sum::<f64>() / samples.len() as f64;
-    let p50 = micros(samples[samples.len() / 2]);
-    let p99 = micros(samples[samples.len() * 99 / 100]);
+    let mean = sorted.iter().map(|d| micros(*d)).sum::<f64>() / sorted.len() as f64;
+    let p50 = micros(sorted[sorted.len() / 2]);
+    let p99 = micros(sorted[sorted.len() * 99 / 100]);
+    let wait = samples
+        .cpu_wait_percent
+        .map_or_else(|| "n/a".to_owned(), |percent| format!("{percent:.1}%"));
     println!(
-        "{:<8} {:<16} {:>10.1} {:>10.1} {:>10.1}",
+        "{:<8} {:<16} {:>10.1} {:>10.1} {:>10.1} {:>10}",
         alg.as_str(),
         path,
         mean,
         p50,
-        p99
+        p99,
+        wait
     );
+    samples
+        .cpu_wait_percent
+        .is_some_and(|percent| percent > MAX_CPU_WAIT_PERCENT)
 }

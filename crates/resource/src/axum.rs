@@ -1,5 +1,5 @@
-//! axum and tower integration (feature `axum`, on by default): the [`Authenticated`]
-//! extractor, the [`RequireScopeLayer`], and [`Rejection`], the one place that turns an
+//! axum and tower integration (feature `axum`, on by default): the [`Authenticated`] and
+//! [`BearerToken`] extractors, the [`RequireScopeLayer`], and [`Rejection`], the one place that turns an
 //! [`AuthError`] into an RFC 6750 §3 response.
 
 use std::future::Future;
@@ -44,6 +44,41 @@ where
         }
         let validator = Validator::from_ref(state);
         validator.authenticate(&parts.headers).await.map(Self)
+    }
+}
+
+/// The raw bearer token of the request, for a service that passes the caller's token on: as
+/// the `subject_token` of a token exchange (RFC 8693, on behalf of the user), or to
+/// introspect it. Use it beside [`Authenticated`], which validates the same token; this
+/// extractor only reads the header (rejections as for [`Authenticated`]: `401` without a
+/// bearer token, `400` for a malformed header). `Debug` does not show the token.
+#[derive(Clone)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// The token, as the client sent it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
+}
+
+impl<S> FromRequestParts<S> for BearerToken
+where
+    Validator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        bearer_token(&parts.headers)
+            .map(Self)
+            .map_err(|e| Validator::from_ref(state).reject(e))
     }
 }
 
@@ -273,5 +308,12 @@ mod tests {
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer a"));
         headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
         assert_eq!(bearer_token(&headers), Err(AuthError::InvalidRequest));
+    }
+
+    #[test]
+    fn bearer_token_extractor_hides_the_token() {
+        let token = BearerToken(String::from("eyJhbGciOi.secret.sig"));
+        assert_eq!(token.expose(), "eyJhbGciOi.secret.sig");
+        assert!(!format!("{token:?}").contains("secret"));
     }
 }

@@ -72,7 +72,7 @@ pub mod token;
 pub mod validator;
 
 #[cfg(feature = "axum")]
-pub use crate::axum::{Authenticated, Rejection, RequireScope, RequireScopeLayer};
+pub use crate::axum::{Authenticated, BearerToken, Rejection, RequireScope, RequireScopeLayer};
 pub use clock::{Clock, UnixTime};
 pub use error::{AuthError, BuildError, ValidationError};
 pub use token::{AccessToken, TokenSource};

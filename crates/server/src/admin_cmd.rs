@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 use warden_core::Engine;
-use warden_core::admin::{AdminError, NewApi, NewClient};
+use warden_core::admin::{AdminError, ExchangePolicyChange, NewApi, NewClient};
 use warden_core::audit::MemoryAudit;
 use warden_core::clock::Clock;
-use warden_core::model::{Api, Client, StoredKey, User};
+use warden_core::issuers::{IssuerKeys, NewTrustedIssuer, TrustedIssuerChange};
+use warden_core::model::{Api, Client, StoredKey, TrustedIssuer, User};
 use warden_core::users::NewUser;
 use warden_types::jwk::JwkSet;
 use warden_types::{
@@ -16,7 +17,8 @@ use warden_types::{
 };
 
 use crate::cli::{
-    ApiCommand, AuditCommand, ClientCommand, KeysCommand, RegistrationTokenCommand, UserCommand,
+    ApiCommand, AuditCommand, ClientCommand, IssuerCommand, KeysCommand, RegistrationTokenCommand,
+    UserCommand,
 };
 use crate::config::Settings;
 use crate::duration::parse_duration;
@@ -138,7 +140,10 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
             backchannel_logout_uri,
             id_token_alg,
             application_type,
+            serves,
+            exchange_targets,
         } => {
+            let grant_types = grant_types.iter().map(|g| grant_alias(g)).collect();
             let auth_method: TokenEndpointAuthMethod = auth_method.parse().map_err(|_| {
                 String::from(
                     "--auth-method must be one of client_secret_basic, client_secret_post, \
@@ -202,6 +207,8 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
                         backchannel_logout_uri,
                         id_token_signed_response_alg,
                         application_type,
+                        serves_api: serves,
+                        exchange_targets,
                     },
                     now,
                 )
@@ -231,6 +238,40 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
             engine.delete_client(&client_id, now).await.map_err(admin)?;
             Ok(json!({ "deleted": client_id }))
         }
+        ClientCommand::Update {
+            client_id,
+            serves,
+            no_serves,
+            exchange_targets,
+            no_exchange_targets,
+        } => {
+            let change = ExchangePolicyChange {
+                serves_api: if no_serves {
+                    Some(None)
+                } else {
+                    serves.map(Some)
+                },
+                exchange_targets: if no_exchange_targets {
+                    Some(Vec::new())
+                } else {
+                    (!exchange_targets.is_empty()).then_some(exchange_targets)
+                },
+            };
+            if change.serves_api.is_none() && change.exchange_targets.is_none() {
+                return Err(String::from(
+                    "nothing to change: give --serves, --no-serves, --exchange-target or --no-exchange-targets",
+                ));
+            }
+            engine
+                .update_exchange_policy(&client_id, change, now)
+                .await
+                .map_err(admin)?;
+            match engine.store().client(&client_id).await {
+                Ok(Some(c)) => client_json(&engine, &c),
+                Ok(None) => Err(format!("client {client_id} not found")),
+                Err(e) => Err(e.to_string()),
+            }
+        }
         ClientCommand::RotateSecret { client_id } => {
             let info = engine
                 .rotate_client_secret(&client_id, now)
@@ -238,6 +279,15 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
                 .map_err(admin)?;
             serde_json::to_value(info).map_err(|e| e.to_string())
         }
+    }
+}
+
+/// Short names of the extension grants, accepted by `--grant-type`.
+fn grant_alias(name: &str) -> String {
+    match name {
+        "token-exchange" | "token_exchange" => GrantType::TokenExchange.as_str().to_owned(),
+        "jwt-bearer" | "jwt_bearer" => GrantType::JwtBearer.as_str().to_owned(),
+        other => other.to_owned(),
     }
 }
 
@@ -462,4 +512,145 @@ pub async fn audit(engine: Arc<Engine>, cmd: AuditCommand) -> CmdResult {
         .await
         .map_err(|e| e.to_string())?;
     serde_json::to_value(events).map_err(|e| e.to_string())
+}
+
+fn issuer_json(issuer: &TrustedIssuer) -> serde_json::Value {
+    json!({
+        "issuer": issuer.issuer,
+        "name": issuer.name,
+        "jwks_uri": issuer.jwks_uri,
+        "jwks": issuer.jwks.as_ref().map(|set| json!({
+            "keys": set.keys.iter().map(|k| json!({"kid": k.kid, "kty": k.kty, "alg": k.alg})).collect::<Vec<_>>(),
+        })),
+        "audience": issuer.audience,
+        "max_lifetime": issuer.max_lifetime,
+        "subjects": issuer.subjects.iter().map(|(s, c)| (s.clone(), json!(c.as_str()))).collect::<serde_json::Map<_, _>>(),
+        "created_at": issuer.created_at,
+        "updated_at": issuer.updated_at,
+    })
+}
+
+fn issuer_keys(
+    jwks_uri: Option<String>,
+    jwks_file: Option<std::path::PathBuf>,
+) -> Result<Option<IssuerKeys>, String> {
+    match (jwks_uri, jwks_file) {
+        (Some(uri), _) => Ok(Some(IssuerKeys::Uri(uri))),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("--jwks-file {}: {e}", path.display()))?;
+            let set =
+                parse_jwks(&text).map_err(|e| format!("--jwks-file {}: {e}", path.display()))?;
+            Ok(Some(IssuerKeys::Set(set)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// `warden issuer ...`
+pub async fn issuer(engine: Arc<Engine>, now: i64, cmd: IssuerCommand) -> CmdResult {
+    let lifetime = |raw: Option<String>| -> Result<Option<i64>, String> {
+        raw.map(|r| parse_duration(&r).map_err(|e| format!("--max-lifetime: {e}")))
+            .transpose()
+    };
+    match cmd {
+        IssuerCommand::Create {
+            issuer,
+            jwks_uri,
+            jwks_file,
+            audience,
+            name,
+            max_lifetime,
+            subjects,
+        } => {
+            let Some(keys) = issuer_keys(jwks_uri, jwks_file)? else {
+                return Err(String::from("give --jwks-uri or --jwks-file"));
+            };
+            let mut pairs = Vec::new();
+            for raw in subjects {
+                let Some((sub, client)) = raw.rsplit_once('=') else {
+                    return Err(format!("--subject '{raw}': expected SUB=CLIENT_ID"));
+                };
+                pairs.push((sub.to_owned(), client.to_owned()));
+            }
+            let record = engine
+                .create_trusted_issuer(
+                    NewTrustedIssuer {
+                        issuer,
+                        name,
+                        keys,
+                        audience,
+                        max_lifetime: lifetime(max_lifetime)?,
+                        subjects: pairs,
+                    },
+                    now,
+                )
+                .await
+                .map_err(admin)?;
+            Ok(issuer_json(&record))
+        }
+        IssuerCommand::Update {
+            issuer,
+            jwks_uri,
+            jwks_file,
+            audience,
+            default_audience,
+            max_lifetime,
+            name,
+        } => {
+            let change = TrustedIssuerChange {
+                keys: issuer_keys(jwks_uri, jwks_file)?,
+                audience: if default_audience {
+                    Some(None)
+                } else {
+                    audience.map(Some)
+                },
+                max_lifetime: lifetime(max_lifetime)?,
+                name,
+            };
+            let record = engine
+                .update_trusted_issuer(&issuer, change, now)
+                .await
+                .map_err(admin)?;
+            Ok(issuer_json(&record))
+        }
+        IssuerCommand::Map {
+            issuer,
+            subject,
+            client,
+        } => {
+            let record = engine
+                .map_issuer_subject(&issuer, subject, &client, now)
+                .await
+                .map_err(admin)?;
+            Ok(issuer_json(&record))
+        }
+        IssuerCommand::Unmap { issuer, subject } => {
+            let record = engine
+                .unmap_issuer_subject(&issuer, &subject, now)
+                .await
+                .map_err(admin)?;
+            Ok(issuer_json(&record))
+        }
+        IssuerCommand::List => {
+            let all = engine
+                .store()
+                .trusted_issuers()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(json!(all.iter().map(issuer_json).collect::<Vec<_>>()))
+        }
+        IssuerCommand::Show { issuer } => match engine.store().trusted_issuer(&issuer).await {
+            Ok(Some(record)) => Ok(issuer_json(&record)),
+            Ok(None) => Err(format!("issuer {issuer} not found")),
+            Err(e) => Err(e.to_string()),
+        },
+        IssuerCommand::Delete { issuer } => {
+            engine
+                .delete_trusted_issuer(&issuer, now)
+                .await
+                .map_err(admin)?;
+            Ok(json!({ "deleted": issuer }))
+        }
+    }
 }

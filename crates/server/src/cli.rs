@@ -24,6 +24,8 @@ pub struct Cli {
 }
 
 /// Subcommands.
+// Parsed once per process: the size of the larger variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the authorization server.
@@ -39,6 +41,9 @@ pub enum Command {
     /// Manage users (people who log in).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage trusted external issuers (workload identity).
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
     /// Manage RFC 7591 initial access tokens.
     #[command(subcommand, name = "registration-token")]
     RegistrationToken(RegistrationTokenCommand),
@@ -158,6 +163,30 @@ pub enum ClientCommand {
         /// web (default) or native (RFC 8252: loopback and private-use redirect URIs).
         #[arg(long)]
         application_type: Option<String>,
+        /// The API this client is the service behind: it may exchange tokens issued for that
+        /// API (RFC 8693 token exchange).
+        #[arg(long)]
+        serves: Option<String>,
+        /// An API this client may obtain tokens for by token exchange (repeatable).
+        #[arg(long = "exchange-target")]
+        exchange_targets: Vec<String>,
+    },
+    /// Change a client's token exchange policy; prints the client.
+    Update {
+        /// Client id.
+        client_id: String,
+        /// The API this client is the service behind.
+        #[arg(long, conflicts_with = "no_serves")]
+        serves: Option<String>,
+        /// The client serves no API (it may not exchange tokens).
+        #[arg(long)]
+        no_serves: bool,
+        /// An API it may exchange tokens toward (repeatable; replaces the list).
+        #[arg(long = "exchange-target", conflicts_with = "no_exchange_targets")]
+        exchange_targets: Vec<String>,
+        /// Remove every exchange target.
+        #[arg(long)]
+        no_exchange_targets: bool,
     },
     /// List clients.
     List,
@@ -224,6 +253,92 @@ pub enum UserCommand {
         /// Read the password from stdin (one line; the newline is not part of it).
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+}
+
+/// `warden issuer ...`: identity platforms whose tokens authenticate workloads.
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// Trust an issuer; prints it as JSON.
+    Create {
+        /// The exact `iss` value of its tokens.
+        issuer: String,
+        /// URL of its JWK Set.
+        #[arg(
+            long,
+            conflicts_with = "jwks_file",
+            required_unless_present = "jwks_file"
+        )]
+        jwks_uri: Option<String>,
+        /// File with its JWK Set (read now and stored in the database).
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        /// The `aud` its tokens must carry (default: Warden's issuer URL or token endpoint).
+        #[arg(long)]
+        audience: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Longest accepted token lifetime (default 1h, at most 24h).
+        #[arg(long)]
+        max_lifetime: Option<String>,
+        /// SUB=CLIENT_ID: tokens with this subject authenticate as this client (repeatable).
+        #[arg(long = "subject")]
+        subjects: Vec<String>,
+    },
+    /// Change an issuer's keys, audience, lifetime bound or name.
+    Update {
+        /// The issuer.
+        issuer: String,
+        /// URL of its JWK Set.
+        #[arg(long, conflicts_with = "jwks_file")]
+        jwks_uri: Option<String>,
+        /// File with its JWK Set.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        /// The `aud` its tokens must carry.
+        #[arg(long, conflicts_with = "default_audience")]
+        audience: Option<String>,
+        /// Go back to the default audience (Warden's issuer URL or token endpoint).
+        #[arg(long)]
+        default_audience: bool,
+        /// Longest accepted token lifetime.
+        #[arg(long)]
+        max_lifetime: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Map a subject of the issuer to a client.
+    Map {
+        /// The issuer.
+        issuer: String,
+        /// The `sub` of the workload's tokens, exactly.
+        #[arg(long)]
+        subject: String,
+        /// The client it authenticates as.
+        #[arg(long)]
+        client: String,
+    },
+    /// Remove a subject mapping.
+    Unmap {
+        /// The issuer.
+        issuer: String,
+        /// The subject.
+        #[arg(long)]
+        subject: String,
+    },
+    /// List trusted issuers.
+    List,
+    /// Show one trusted issuer.
+    Show {
+        /// The issuer.
+        issuer: String,
+    },
+    /// Stop trusting an issuer.
+    Delete {
+        /// The issuer.
+        issuer: String,
     },
 }
 

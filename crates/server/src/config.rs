@@ -54,6 +54,15 @@ pub struct FileConfig {
     login: LoginSection,
     #[serde(default)]
     oidc: OidcSection,
+    #[serde(default)]
+    token_exchange: TokenExchangeSection,
+}
+
+/// `[token_exchange]`: RFC 8693 limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenExchangeSection {
+    max_chain_depth: Option<usize>,
 }
 
 /// `[login]`: the look of the login, consent and logout pages.
@@ -158,6 +167,8 @@ pub struct Settings {
     pub branding: crate::pages::Branding,
     /// Lifetimes and switches of the browser flows.
     pub people: warden_core::config::PeopleConfig,
+    /// Longest delegation chain (nesting of `act`) token exchange may produce.
+    pub max_exchange_chain_depth: usize,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -406,6 +417,24 @@ impl Settings {
             }
         }
 
+        let max_exchange_chain_depth = match env("WARDEN_TOKEN_EXCHANGE_MAX_CHAIN_DEPTH") {
+            Some(raw) => raw.parse().unwrap_or_else(|_| {
+                problems.push(format!(
+                    "WARDEN_TOKEN_EXCHANGE_MAX_CHAIN_DEPTH: '{raw}' is not a number"
+                ));
+                warden_core::config::DEFAULT_MAX_EXCHANGE_CHAIN_DEPTH
+            }),
+            None => file
+                .token_exchange
+                .max_chain_depth
+                .unwrap_or(warden_core::config::DEFAULT_MAX_EXCHANGE_CHAIN_DEPTH),
+        };
+        if !(1..=16).contains(&max_exchange_chain_depth) {
+            problems.push(String::from(
+                "token_exchange.max_chain_depth: between 1 and 16",
+            ));
+        }
+
         let request_body_limit = match env("WARDEN_REQUEST_BODY_LIMIT") {
             Some(raw) => raw.parse().unwrap_or_else(|_| {
                 problems.push(format!(
@@ -540,6 +569,7 @@ impl Settings {
             audit_retention,
             branding,
             people,
+            max_exchange_chain_depth,
         })
     }
 
@@ -555,12 +585,13 @@ impl Settings {
         cfg.registration_requires_token = self.registration_requires_token;
         cfg.audit_retention = self.audit_retention;
         cfg.people = self.people.clone();
+        cfg.max_exchange_chain_depth = self.max_exchange_chain_depth;
         cfg
     }
 }
 
 /// Keys the file may hold, per table ("" is the top level).
-const KNOWN_KEYS: [(&str, &[&str]); 5] = [
+const KNOWN_KEYS: [(&str, &[&str]); 6] = [
     (
         "",
         &[
@@ -578,8 +609,10 @@ const KNOWN_KEYS: [(&str, &[&str]); 5] = [
             "registration",
             "login",
             "oidc",
+            "token_exchange",
         ],
     ),
+    ("token_exchange", &["max_chain_depth"]),
     ("keys", &["rotation_interval", "algorithms", "jwks_max_age"]),
     ("registration", &["enabled", "require_initial_access_token"]),
     (

@@ -111,6 +111,12 @@ async fn run(command: Command, settings: Settings) -> ExitCode {
             })
             .await,
         ),
+        Command::Issuer(cmd) => finish(
+            admin_cmd::with_engine(&settings, clock, false, |e, now| {
+                admin_cmd::issuer(e, now, cmd)
+            })
+            .await,
+        ),
         Command::Keys(cmd) => finish(
             admin_cmd::with_engine(&settings, clock, true, |e, now| {
                 admin_cmd::keys(e, now, cmd)

@@ -31,10 +31,10 @@ pub struct Migration {
 }
 
 /// The SQLite schema.
-pub const SQLITE: &[Migration] = &[SQLITE_V1, SQLITE_V2];
+pub const SQLITE: &[Migration] = &[SQLITE_V1, SQLITE_V2, SQLITE_V3];
 
 /// The PostgreSQL schema; the same tables as [`SQLITE`].
-pub const POSTGRES: &[Migration] = &[POSTGRES_V1, POSTGRES_V2];
+pub const POSTGRES: &[Migration] = &[POSTGRES_V1, POSTGRES_V2, POSTGRES_V3];
 
 /// The registry, keys, replay sets, tokens, audit and settings.
 const SQLITE_V1: Migration = Migration {
@@ -189,6 +189,19 @@ const SQLITE_V2: Migration = Migration {
     ],
 };
 
+/// Trusted issuers (workload identity federation), stored like clients: the whole record in
+/// `data`, keyed by the exact `iss` value.
+const SQLITE_V3: Migration = Migration {
+    version: 3,
+    description: "trusted issuers",
+    statements: &["CREATE TABLE trusted_issuers (
+            issuer TEXT PRIMARY KEY,
+            data TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )"],
+};
+
 /// [`SQLITE_V1`] for PostgreSQL.
 const POSTGRES_V1: Migration = Migration {
     version: 1,
@@ -338,6 +351,18 @@ const POSTGRES_V2: Migration = Migration {
         )",
         "CREATE INDEX login_failures_last_failure ON login_failures (last_failure)",
     ],
+};
+
+/// [`SQLITE_V3`] for PostgreSQL.
+const POSTGRES_V3: Migration = Migration {
+    version: 3,
+    description: "trusted issuers",
+    statements: &["CREATE TABLE trusted_issuers (
+            issuer TEXT PRIMARY KEY,
+            data TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )"],
 };
 
 /// Key of the PostgreSQL advisory lock that serializes migration runs ("WARDENMG").

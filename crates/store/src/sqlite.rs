@@ -33,7 +33,7 @@ use tokio::sync::{Mutex, MutexGuard, mpsc, oneshot};
 use warden_core::model::{
     Api, AuditEvent, AuthorizationCodeRecord, Client, CodeIssuance, CodeRedemption, Consent,
     InitialAccessToken, KeyState, LoginFailures, OpaqueTokenRecord, PendingKind, PendingRequest,
-    RefreshTokenRecord, RefreshUse, Session, StoredKey, User,
+    RefreshTokenRecord, RefreshUse, Session, StoredKey, TrustedIssuer, User,
 };
 use warden_core::store::{Store, StoreError, StoreResult};
 use warden_types::{ClientId, UnixTime};
@@ -569,6 +569,94 @@ impl Store for SqliteStore {
         let mut tx = begin_immediate(&mut conn).await?;
         let deleted = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if deleted == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        bump_registry_version(&mut tx).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn insert_trusted_issuer(&self, issuer: &TrustedIssuer) -> StoreResult<()> {
+        let data = codec::to_json("trusted issuer", issuer)?;
+        let mut conn = self.write.acquire().await;
+        let mut tx = begin_immediate(&mut conn).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO trusted_issuers (issuer, data, created_at, updated_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(issuer.issuer.as_str())
+        .bind(data)
+        .bind(issuer.created_at)
+        .bind(issuer.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Err(StoreError::Conflict);
+        }
+        bump_registry_version(&mut tx).await?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn update_trusted_issuer(&self, issuer: &TrustedIssuer) -> StoreResult<bool> {
+        let data = codec::to_json("trusted issuer", issuer)?;
+        let mut conn = self.write.acquire().await;
+        let mut tx = begin_immediate(&mut conn).await?;
+        let updated = sqlx::query(
+            "UPDATE trusted_issuers SET data = $2, created_at = $3, updated_at = $4
+             WHERE issuer = $1",
+        )
+        .bind(issuer.issuer.as_str())
+        .bind(data)
+        .bind(issuer.created_at)
+        .bind(issuer.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        bump_registry_version(&mut tx).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn trusted_issuer(&self, issuer: &str) -> StoreResult<Option<TrustedIssuer>> {
+        sqlx::query("SELECT data FROM trusted_issuers WHERE issuer = $1")
+            .bind(issuer)
+            .fetch_optional(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::data(&row, "trusted issuer"))
+            .transpose()
+    }
+
+    async fn trusted_issuers(&self) -> StoreResult<Vec<TrustedIssuer>> {
+        sqlx::query("SELECT data FROM trusted_issuers ORDER BY issuer")
+            .fetch_all(&mut *self.read.acquire().await)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|row| codec::data(row, "trusted issuer"))
+            .collect()
+    }
+
+    async fn delete_trusted_issuer(&self, issuer: &str) -> StoreResult<bool> {
+        let mut conn = self.write.acquire().await;
+        let mut tx = begin_immediate(&mut conn).await?;
+        let deleted = sqlx::query("DELETE FROM trusted_issuers WHERE issuer = $1")
+            .bind(issuer)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?

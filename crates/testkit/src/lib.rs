@@ -92,6 +92,8 @@ pub struct Options {
     pub registration_requires_token: bool,
     /// Browser-flow lifetimes.
     pub people: warden_core::config::PeopleConfig,
+    /// Longest token exchange delegation chain.
+    pub max_exchange_chain_depth: usize,
 }
 
 impl Default for Options {
@@ -103,6 +105,7 @@ impl Default for Options {
             request_body_limit: 65_536,
             registration_requires_token: true,
             people: warden_core::config::PeopleConfig::default(),
+            max_exchange_chain_depth: warden_core::config::DEFAULT_MAX_EXCHANGE_CHAIN_DEPTH,
         }
     }
 }
@@ -177,6 +180,7 @@ impl TestServer {
             audit_retention: 90 * 86_400,
             branding: Default::default(),
             people: options.people.clone(),
+            max_exchange_chain_depth: options.max_exchange_chain_depth,
         };
         let clock = TestClock::new(SystemClock.now());
         let (state, audit) = warden_server::state::build(settings, Arc::new(clock.clone()))

@@ -210,6 +210,12 @@ pub struct ClientMetadata {
     /// Scopes the client may request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Warden extension: the API this client is the service behind (token exchange policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serves_api: Option<String>,
+    /// Warden extension: APIs this client may obtain tokens for by token exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_exchange_targets: Option<Vec<String>>,
     /// Contacts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contacts: Option<Vec<String>>,

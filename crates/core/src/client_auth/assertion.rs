@@ -47,7 +47,7 @@ pub enum Audience {
 }
 
 impl Audience {
-    fn contains(&self, value: &str) -> bool {
+    pub(crate) fn contains(&self, value: &str) -> bool {
         match self {
             Self::One(a) => a == value,
             Self::Many(list) => list.iter().any(|a| a == value),
@@ -59,15 +59,27 @@ fn bad(reason: &'static str) -> OAuthError {
     OAuthError::invalid_client(reason)
 }
 
-fn numeric(value: &Option<serde_json::Number>) -> Result<Option<i64>, OAuthError> {
+/// A NumericDate claim (RFC 7519 §2): an integer, or a fraction truncated to seconds. `None`
+/// inside `Ok` when absent; `Err(())` when it is not a number Warden can use.
+pub(super) fn numeric_date(value: &Option<serde_json::Number>) -> Result<Option<i64>, ()> {
     match value {
         None => Ok(None),
         Some(n) => n
             .as_i64()
             .or_else(|| n.as_f64().map(|f| f as i64))
             .map(Some)
-            .ok_or_else(|| bad("assertion has a malformed NumericDate")),
+            .ok_or(()),
     }
+}
+
+/// Whether a `jti` can be recorded as it is: not empty, not longer than we store, printable.
+/// Longer ones are refused rather than truncated, so two ids never collide.
+pub(super) fn jti_acceptable(jti: &str) -> bool {
+    !jti.is_empty() && jti.len() <= MAX_JTI_LEN && !jti.chars().any(char::is_control)
+}
+
+fn numeric(value: &Option<serde_json::Number>) -> Result<Option<i64>, OAuthError> {
+    numeric_date(value).map_err(|()| bad("assertion has a malformed NumericDate"))
 }
 
 impl Engine {
@@ -95,6 +107,30 @@ impl Engine {
         let unverified: AssertionClaims = jws
             .unverified_claims()
             .map_err(|_| bad("malformed client assertion claims"))?;
+        // Federated client authentication: a token from a trusted external issuer whose
+        // subject the operator mapped to a client. The issuer's keys stand in for the client's
+        // registered ones, so the client must be a private_key_jwt client.
+        let trusted = unverified
+            .iss
+            .as_deref()
+            .and_then(|iss| self.registry().trusted_issuer(iss).cloned());
+        if let Some(issuer) = trusted {
+            let identity = self
+                .verify_federated(&issuer, assertion.expose(), jws, ctx)
+                .await
+                .map_err(|e| e.into_oauth(bad))?;
+            let client = identity.client;
+            if let Some(body_id) = &presented.client_id
+                && body_id != client.client_id.as_str()
+            {
+                return Err(bad("client_id does not match the workload the token names"));
+            }
+            require_method(&client, TokenEndpointAuthMethod::PrivateKeyJwt)?;
+            return Ok(AuthenticatedClient {
+                client,
+                method: TokenEndpointAuthMethod::PrivateKeyJwt,
+            });
+        }
         // RFC 7523 §3 (1): "The JWT MUST contain an "iss" (issuer) claim that contains a
         // unique identifier for the entity that issued the JWT." For client authentication
         // §3 (2): "the subject MUST be the "client_id" of the OAuth client".
@@ -166,6 +202,21 @@ impl Engine {
         let Some(uri) = &client.jwks_uri else {
             return Err(bad("client has no registered keys"));
         };
+        let Some(keys) = self.keys_from_uri(uri, &jws, ctx).await else {
+            return Err(bad("client keys could not be retrieved"));
+        };
+        jws.verify_with_set(&keys, allowed)
+            .map_err(|_| bad("client assertion signature is invalid"))
+    }
+
+    /// The key set published at `uri`, from the cache while fresh; refetched (rate-limited)
+    /// when it holds no key for the JWS's `kid` and `alg`, since the owner may have rotated.
+    pub(crate) async fn keys_from_uri(
+        &self,
+        uri: &str,
+        jws: &Unverified,
+        ctx: &CallContext<'_>,
+    ) -> Option<Arc<VerifyingKeySet>> {
         let cfg = &self.config;
         let keys: Option<Arc<VerifyingKeySet>> =
             match self
@@ -190,24 +241,18 @@ impl Engine {
             .as_ref()
             .map(|k| k.candidates(jws.kid(), jws.alg()).next().is_some())
             .unwrap_or(false);
-        let keys = if first_try {
-            keys
-        } else {
-            // Unknown kid: the client may have rotated. Refetch, rate-limited.
-            self.client_keys
-                .fetch_uri(
-                    self.fetcher.as_ref(),
-                    uri,
-                    ctx.now,
-                    cfg.jwks_refetch_interval,
-                )
-                .await
-        };
-        let Some(keys) = keys else {
-            return Err(bad("client keys could not be retrieved"));
-        };
-        jws.verify_with_set(&keys, allowed)
-            .map_err(|_| bad("client assertion signature is invalid"))
+        if first_try {
+            return keys;
+        }
+        // Unknown kid: the owner may have rotated. Refetch, rate-limited.
+        self.client_keys
+            .fetch_uri(
+                self.fetcher.as_ref(),
+                uri,
+                ctx.now,
+                cfg.jwks_refetch_interval,
+            )
+            .await
     }
 
     async fn check_assertion_claims(
@@ -275,7 +320,7 @@ impl Engine {
         let Some(jti) = claims.jti.as_deref() else {
             return Err(bad("assertion has no jti"));
         };
-        if jti.is_empty() || jti.len() > MAX_JTI_LEN || jti.chars().any(char::is_control) {
+        if !jti_acceptable(jti) {
             return Err(bad("assertion jti is empty, too long or not printable"));
         }
         let fresh = self

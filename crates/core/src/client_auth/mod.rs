@@ -7,6 +7,7 @@
 //! needs an authenticated caller asks for that type.
 
 pub mod assertion;
+pub(crate) mod federated;
 pub mod jwks;
 pub mod secret;
 

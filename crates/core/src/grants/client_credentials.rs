@@ -9,6 +9,7 @@ use crate::client_auth::AuthenticatedClient;
 use crate::engine::Engine;
 use crate::error::OAuthError;
 use crate::mint::TokenSubject;
+use crate::model::Client;
 use crate::request::FormParams;
 use crate::target::{resolve_api, resolve_scope};
 
@@ -26,8 +27,19 @@ impl Engine {
                 "public clients cannot use the client_credentials grant",
             ));
         }
+        self.issue_client_token(client.client(), form, now).await
+    }
+
+    /// A token for the client itself (`sub` = `client_id`), for one API, with scopes it was
+    /// granted there: client credentials, and the JWT bearer grant once the workload's
+    /// platform token was mapped to its client.
+    pub(crate) async fn issue_client_token(
+        &self,
+        c: &Client,
+        form: &FormParams,
+        now: UnixTime,
+    ) -> Result<Granted, OAuthError> {
         let registry = self.registry();
-        let c = client.client();
         let (api, granted) = resolve_api(&registry, c, form.all("resource"), form.all("audience"))?;
         let scope = resolve_scope(form.get("scope"), &granted)?;
         let id = c.client_id.as_str();

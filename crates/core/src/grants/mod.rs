@@ -3,7 +3,9 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod jwt_bearer;
 pub mod refresh_token;
+pub mod token_exchange;
 mod user_tokens;
 
 use warden_types::GrantType;
@@ -16,10 +18,12 @@ use crate::model::AuditEvent;
 use crate::request::{FormParams, PresentedCredentials};
 
 /// Grant types the token endpoint implements.
-pub const SUPPORTED_GRANTS: [GrantType; 3] = [
+pub const SUPPORTED_GRANTS: [GrantType; 5] = [
     GrantType::ClientCredentials,
     GrantType::AuthorizationCode,
     GrantType::RefreshToken,
+    GrantType::TokenExchange,
+    GrantType::JwtBearer,
 ];
 
 /// What a grant produced: the response and, for the audit trail, the audience.
@@ -121,6 +125,13 @@ impl Engine {
             return Err(OAuthError::invalid_request("grant_type is required"));
         };
         *grant_out = Some(grant_type.clone());
+        // RFC 7523 §3.1: with the JWT bearer grant, client authentication is optional; the
+        // assertion itself identifies the workload.
+        if grant_type == GrantType::JwtBearer && presented.identifies_only() {
+            return self
+                .jwt_bearer(None, presented.client_id.as_deref(), &form, ctx, client_out)
+                .await;
+        }
         let client = self.authenticate_client(presented, ctx).await?;
         *method_out = Some(client.method().as_str());
         *client_out = Some(client.client().client_id.as_str().to_owned());
@@ -129,6 +140,12 @@ impl Engine {
                 warden_types::ErrorCode::UnsupportedGrantType,
                 "this grant type is not supported",
             ));
+        }
+        if grant_type == GrantType::JwtBearer {
+            // The mapped client's grant types are checked once the assertion names it.
+            return self
+                .jwt_bearer(Some(&client), None, &form, ctx, client_out)
+                .await;
         }
         if !client.client().grant_types.contains(&grant_type) {
             return Err(OAuthError::unauthorized_client(format!(
@@ -139,6 +156,7 @@ impl Engine {
             GrantType::ClientCredentials => self.client_credentials(&client, &form, ctx.now).await,
             GrantType::AuthorizationCode => self.authorization_code(&client, &form, ctx.now).await,
             GrantType::RefreshToken => self.refresh_token(&client, &form, ctx.now).await,
+            GrantType::TokenExchange => self.token_exchange(&client, &form, ctx.now).await,
             _ => Err(OAuthError::new(
                 warden_types::ErrorCode::UnsupportedGrantType,
                 "this grant type is not supported",

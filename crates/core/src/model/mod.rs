@@ -116,6 +116,10 @@ pub struct Client {
     /// The API this client is the identity of (the service that receives its tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serves_api: Option<ApiIdentifier>,
+    /// APIs this client may obtain tokens for by token exchange (RFC 8693), on behalf of the
+    /// subjects of tokens for `serves_api`. Empty: no exchange at all (deny by default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchange_targets: Vec<ApiIdentifier>,
     /// Registration metadata kept verbatim for RFC 7592 reads.
     #[serde(default)]
     pub metadata: ClientMetadata,
@@ -328,6 +332,39 @@ pub struct AuditEvent {
     /// Details (audience, scope, reason, kid...).
     pub detail: serde_json::Value,
 }
+
+/// An external identity provider whose JWTs authenticate workloads (RFC 7523 JWT bearer grant
+/// and federated client authentication): a Kubernetes cluster, a SPIFFE trust domain, a CI
+/// system. Only the subjects mapped here are accepted, each as one Warden client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustedIssuer {
+    /// The `iss` value, compared exactly.
+    pub issuer: String,
+    /// Display name.
+    pub name: String,
+    /// Where its public keys are published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Its public keys by value (e.g. exported from a cluster without a public endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<JwkSet>,
+    /// The `aud` its tokens must carry for Warden; unset means Warden's issuer URL or token
+    /// endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Longest accepted token lifetime in seconds (`exp - iat`, and `exp - now`).
+    pub max_lifetime: i64,
+    /// Accepted subjects (`sub`, exact) and the client each one authenticates as.
+    #[serde(default)]
+    pub subjects: BTreeMap<String, ClientId>,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// Last change.
+    pub updated_at: UnixTime,
+}
+
+/// Default [`TrustedIssuer::max_lifetime`]: one hour, the Kubernetes projected token default.
+pub const DEFAULT_FEDERATED_MAX_LIFETIME: i64 = 60 * 60;
 
 mod people;
 pub use people::{

@@ -255,8 +255,10 @@ fn client_create_invalid_input_fails() {
                 "x",
                 "--auth-method",
                 "private_key_jwt",
+                "--jwks-uri",
+                "ftp://keys.example/jwks.json",
             ],
-            "jwks",
+            "jwks_uri",
         ),
         (
             vec![

@@ -184,13 +184,13 @@ async fn unknown_grant_type_is_unsupported_grant_type(backend: Backend) {
     }
 }
 
-/// Grant types Warden knows by name but does not implement yet are refused the same way.
+/// Grant types Warden does not implement are `unsupported_grant_type` (RFC 6749 §5.2).
 async fn unimplemented_grant_types_are_unsupported(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, secret) = api_and_client(&server).await;
     for grant in [
-        "urn:ietf:params:oauth:grant-type:token-exchange",
-        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:saml2-bearer",
         "password",
     ] {
         post(

@@ -6,7 +6,7 @@ use serde_json::json;
 use warden_core::model::{
     Api, ApiScope, AuditEvent, AuthorizationCodeRecord, Client, Consent, InitialAccessToken,
     KeyState, OpaqueTokenRecord, PendingKind, PendingRequest, RefreshTokenRecord, Session,
-    StoredKey, StoredSecret, User,
+    StoredKey, StoredSecret, TrustedIssuer, User,
 };
 use warden_types::jwk::{Jwk, JwkSet};
 use warden_types::metadata::ClientMetadata;
@@ -82,6 +82,7 @@ pub(crate) fn client(client_id: &str) -> Client {
         registered_scope: Some(Scope::parse("profile").expect("scope")),
         allowed_apis: Some(vec![ApiIdentifier::new("https://api.example.com/payments")]),
         serves_api: Some(ApiIdentifier::new("https://api.example.com/ledger")),
+        exchange_targets: vec![ApiIdentifier::new("https://api.example.com/payments")],
         metadata: ClientMetadata {
             client_name: Some(format!("Client {client_id}")),
             contacts: Some(vec!["ops@example.com".to_owned()]),
@@ -90,6 +91,32 @@ pub(crate) fn client(client_id: &str) -> Client {
         registration_token_hash: Some("cmVnaXN0cmF0aW9u".to_owned()),
         registration_token_sealed: None,
         oidc: Default::default(),
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+/// A trusted issuer with every optional field set, two keys and two mapped subjects.
+pub(crate) fn trusted_issuer(issuer: &str) -> TrustedIssuer {
+    let mut subjects = BTreeMap::new();
+    subjects.insert(
+        "system:serviceaccount:payments:api".to_owned(),
+        ClientId::new("svc-a"),
+    );
+    subjects.insert(
+        "system:serviceaccount:ledger:worker".to_owned(),
+        ClientId::new("svc-b"),
+    );
+    TrustedIssuer {
+        issuer: issuer.to_owned(),
+        name: format!("Issuer {issuer}"),
+        jwks_uri: Some(format!("{issuer}/openid/v1/jwks")),
+        jwks: Some(JwkSet {
+            keys: vec![jwk("cluster-key-1"), jwk("cluster-key-2")],
+        }),
+        audience: Some("https://warden.example.com".to_owned()),
+        max_lifetime: 3600,
+        subjects,
         created_at: NOW,
         updated_at: NOW,
     }

@@ -74,6 +74,8 @@ macro_rules! all_cases {
                 registry::api_conflict_and_misses_leave_version_alone,
                 registry::client_crud_round_trips_every_field,
                 registry::client_conflict_and_misses_leave_version_alone,
+                registry::trusted_issuer_crud_round_trips_every_field,
+                registry::trusted_issuer_conflict_and_misses_leave_version_alone,
                 keys::key_insert_and_list,
                 keys::key_rotation_is_compare_and_set,
                 keys::first_activation_without_previous,

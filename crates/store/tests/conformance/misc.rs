@@ -142,6 +142,8 @@ pub(crate) async fn prune_removes_only_expired_rows(store: Arc<dyn Store>) {
     let mut key = fixtures::key("retired", KeyState::Retired, NOW - 100);
     key.remove_after = Some(NOW - 50);
     store.insert_signing_key(&key).await.unwrap();
+    let issuer = fixtures::trusted_issuer("https://k8s.example.com");
+    store.insert_trusted_issuer(&issuer).await.unwrap();
     let v = store.registry_version().await.unwrap();
 
     assert_eq!(store.prune_expired(NOW).await.unwrap(), 4);
@@ -182,5 +184,6 @@ pub(crate) async fn prune_removes_only_expired_rows(store: Arc<dyn Store>) {
 
     assert_eq!(store.apis().await.unwrap().len(), 1);
     assert_eq!(store.signing_keys().await.unwrap().len(), 1);
+    assert_eq!(store.trusted_issuers().await.unwrap(), vec![issuer]);
     assert_eq!(store.registry_version().await.unwrap(), v);
 }

@@ -140,6 +140,8 @@ impl Engine {
             token_format: new.token_format,
             token_lifetime: new.token_lifetime,
             signing_alg: new.signing_alg,
+            require_binding: Default::default(),
+            encryption: None,
             created_at: now,
             updated_at: now,
         };

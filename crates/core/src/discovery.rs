@@ -139,6 +139,12 @@ impl Engine {
             request_parameter_supported: Some(false),
             request_uri_parameter_supported: Some(false),
             service_documentation: None,
+            tls_client_certificate_bound_access_tokens: None,
+            mtls_endpoint_aliases: None,
+            dpop_signing_alg_values_supported: None,
+            userinfo_signing_alg_values_supported: None,
+            userinfo_encryption_alg_values_supported: None,
+            userinfo_encryption_enc_values_supported: None,
         }
     }
 }

@@ -25,6 +25,7 @@
 pub mod admin;
 pub mod audit;
 pub mod authorize;
+pub mod binding;
 pub mod client_auth;
 pub mod clock;
 pub mod config;
@@ -52,6 +53,7 @@ pub mod target;
 pub mod userinfo;
 pub mod users;
 
+pub use binding::{Confirmation, PresentedCertificate};
 pub use client_auth::{AuthenticatedClient, CallContext};
 pub use engine::{Engine, EngineError};
 pub use error::{Challenge, OAuthError};

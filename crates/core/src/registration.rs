@@ -611,6 +611,9 @@ pub(crate) fn validate_metadata_with(
         id_token_encrypted_response_alg: meta.id_token_encrypted_response_alg.clone(),
         id_token_encrypted_response_enc: meta.id_token_encrypted_response_enc.clone(),
         application_type: meta.application_type.clone(),
+        userinfo_signed_response_alg: None,
+        userinfo_encrypted_response_alg: None,
+        userinfo_encrypted_response_enc: None,
     };
 
     Ok(ValidatedMetadata {
@@ -694,6 +697,8 @@ impl Engine {
             registration_token_hash: None,
             registration_token_sealed: None,
             oidc: validated.oidc,
+            tls: Default::default(),
+            binding: Default::default(),
             created_at: now,
             updated_at: now,
         };

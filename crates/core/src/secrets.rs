@@ -31,9 +31,16 @@ pub const PAR_PREFIX: &str = "wdn_par_";
 
 const CHECKSUM_LEN: usize = 6;
 
-/// A fresh random identifier (128 bits, base64url) for `jti`s, client ids and key ids.
+/// A fresh random identifier (128 bits, base64url) for `jti`s, client ids, user subjects and
+/// key ids. It never starts with `-` or `_`, so it can be passed to a command line as a
+/// positional argument (`warden client show ID`) without being taken for an option.
 pub fn random_id() -> String {
-    base64url_encode(&random_bytes::<16>())
+    loop {
+        let id = base64url_encode(&random_bytes::<16>());
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return id;
+        }
+    }
 }
 
 /// A fresh secret: prefix + 256 random bits (base64url) + a 6-character checksum, so a
@@ -112,6 +119,17 @@ impl SecretHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_ids_never_look_like_command_line_options() {
+        // 1 in 32 base64url strings starts with `-` or `_`; 2,000 draws miss that with
+        // probability (31/32)^2000, about 1e-28, if the guard were gone.
+        for _ in 0..2000 {
+            let id = random_id();
+            assert_eq!(id.len(), 22);
+            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+        }
+    }
 
     #[test]
     fn tokens_carry_a_checksum() {

@@ -116,6 +116,8 @@ mod tests {
             token_format: TokenFormat::Jwt,
             token_lifetime: 900,
             signing_alg: SigningAlg::ES256,
+            require_binding: Default::default(),
+            encryption: None,
             created_at: 0,
             updated_at: 0,
         }
@@ -145,6 +147,8 @@ mod tests {
             registration_token_hash: None,
             registration_token_sealed: None,
             oidc: Default::default(),
+            tls: Default::default(),
+            binding: Default::default(),
             created_at: 0,
             updated_at: 0,
         }

@@ -86,3 +86,32 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
 }
+
+/// The client certificate of the request's connection (mutual TLS), as a request extension.
+/// The TLS acceptor inserts it per connection; behind a TLS-terminating proxy, the proxy
+/// header layer inserts it per request, only for requests from configured proxy addresses.
+/// Absent when the client presented none.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCertificate(pub Option<std::sync::Arc<warden_core::PresentedCertificate>>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientCertificate {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ClientCertificate>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+impl ClientCertificate {
+    /// The certificate, if any.
+    pub fn get(&self) -> Option<&warden_core::PresentedCertificate> {
+        self.0.as_deref()
+    }
+}

@@ -180,6 +180,24 @@ pub struct ServerMetadata {
     /// Where to read more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_documentation: Option<String>,
+    /// RFC 8705 §3.3: Warden can bind access tokens to client certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_certificate_bound_access_tokens: Option<bool>,
+    /// RFC 8705 §5: endpoints to use for mutual TLS when they differ from the plain ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls_endpoint_aliases: Option<serde_json::Map<String, serde_json::Value>>,
+    /// RFC 9449 §5.1: JWS algorithms accepted in DPoP proofs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: userinfo signing algorithms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signing_alg_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: userinfo JWE key management algorithms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encryption_alg_values_supported: Option<Vec<String>>,
+    /// OIDC Discovery: userinfo JWE content encryption algorithms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encryption_enc_values_supported: Option<Vec<String>>,
 }
 
 /// RFC 7591 §2 client metadata, as submitted to `/register` and returned from it.
@@ -270,6 +288,38 @@ pub struct ClientMetadata {
     /// OIDC Registration §2: default `max_age` (stored, returned).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_max_age: Option<i64>,
+    /// RFC 8705 §2.1.2: the expected subject DN of a `tls_client_auth` certificate (RFC 4514
+    /// string form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// RFC 8705 §2.1.2: an expected `dNSName` SAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_dns: Option<String>,
+    /// RFC 8705 §2.1.2: an expected `uniformResourceIdentifier` SAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_uri: Option<String>,
+    /// RFC 8705 §2.1.2: an expected `iPAddress` SAN (textual IPv4 or IPv6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_ip: Option<String>,
+    /// RFC 8705 §2.1.2: an expected `rfc822Name` SAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_email: Option<String>,
+    /// RFC 8705 §3.4: the client's access tokens are always bound to its certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_certificate_bound_access_tokens: Option<bool>,
+    /// RFC 9449 §5.2: the client always uses DPoP at the token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
+    /// OIDC Registration §2: JWS algorithm for signed userinfo responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<String>,
+    /// OIDC Registration §2: JWE key management algorithm for userinfo responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_alg: Option<String>,
+    /// OIDC Registration §2: JWE content encryption for userinfo responses. Warden offers
+    /// `A256GCM` (its default when only the algorithm is given) and `A128GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_enc: Option<String>,
 }
 
 /// Registered client record returned by the CLI and by `/register` (RFC 7591 §3.2.1).

@@ -56,6 +56,13 @@ pub struct CallContext<'a> {
     pub source: Option<String>,
     /// The current time.
     pub now: UnixTime,
+    /// The client certificate of the connection (mutual TLS, RFC 8705), if any.
+    pub certificate: Option<&'a crate::binding::PresentedCertificate>,
+    /// The request's `DPoP` header (RFC 9449 §4), if exactly one was sent. (The transport
+    /// refuses a request with several.)
+    pub dpop: Option<&'a str>,
+    /// The HTTP method, for the DPoP proof's `htm`.
+    pub http_method: &'a str,
 }
 
 impl Engine {

@@ -66,6 +66,8 @@ impl Engine {
             token_format: TokenFormat::Jwt,
             token_lifetime: self.config.people.userinfo_token_lifetime,
             signing_alg: alg,
+            require_binding: Default::default(),
+            encryption: None,
             created_at: 0,
             updated_at: 0,
         })
@@ -129,6 +131,7 @@ impl Engine {
                         expires_at,
                         used_at: None,
                         revoked: false,
+                        dpop_jkt: None,
                     })
                     .await?;
                 Some(token.expose().to_owned())

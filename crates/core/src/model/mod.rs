@@ -32,6 +32,12 @@ pub struct Api {
     pub token_lifetime: i64,
     /// Algorithm of the key that signs this API's JWTs.
     pub signing_alg: SigningAlg,
+    /// Whether this API's tokens must be sender-constrained (RFC 8705 §3, RFC 9449).
+    #[serde(default)]
+    pub require_binding: BindingRequirement,
+    /// If set, this API's JWT access tokens are signed, then encrypted to this key (JWE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<ApiEncryption>,
     /// Creation time.
     pub created_at: UnixTime,
     /// Last change.
@@ -47,6 +53,45 @@ impl Api {
         }
         set
     }
+}
+
+/// Which proof of possession an API demands of the tokens issued for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BindingRequirement {
+    /// Bearer tokens are accepted (a token is still bound when the client proves a key).
+    #[default]
+    None,
+    /// Tokens must be bound to a client certificate (`cnf.x5t#S256`).
+    Certificate,
+    /// Tokens must be bound to a DPoP key (`cnf.jkt`).
+    Dpop,
+    /// Tokens must be bound, to a certificate or a DPoP key.
+    Any,
+}
+
+impl BindingRequirement {
+    /// Stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Certificate => "certificate",
+            Self::Dpop => "dpop",
+            Self::Any => "any",
+        }
+    }
+}
+
+/// How an API's access tokens are encrypted (RFC 7516, seed 004): signed by Warden, then
+/// encrypted to the API's public key, so only the API can read them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiEncryption {
+    /// The API's public encryption key (RSA or EC P-256/P-384).
+    pub jwk: warden_types::jwk::Jwk,
+    /// Key management algorithm: `RSA-OAEP-256` or `ECDH-ES`.
+    pub alg: String,
+    /// Content encryption: `A256GCM` (default) or `A128GCM`.
+    pub enc: String,
 }
 
 /// One scope an API defines.
@@ -133,10 +178,56 @@ pub struct Client {
     /// OpenID Connect and browser-flow settings.
     #[serde(default)]
     pub oidc: ClientOidc,
+    /// Mutual-TLS identity (RFC 8705 §2.1) for `tls_client_auth`.
+    #[serde(default, skip_serializing_if = "ClientTls::is_empty")]
+    pub tls: ClientTls,
+    /// Sender-constraint settings: whether this client's access tokens must be bound.
+    #[serde(default)]
+    pub binding: ClientBinding,
     /// Creation time.
     pub created_at: UnixTime,
     /// Last change.
     pub updated_at: UnixTime,
+}
+
+/// The certificate a `tls_client_auth` client must present (RFC 8705 §2.1.2): exactly one of
+/// these is set, and the certificate must chain to a configured CA.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientTls {
+    /// Expected subject DN (RFC 4514 string).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_dn: Option<String>,
+    /// Expected `dNSName` SAN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub san_dns: Option<String>,
+    /// Expected `uniformResourceIdentifier` SAN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub san_uri: Option<String>,
+    /// Expected `iPAddress` SAN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub san_ip: Option<String>,
+    /// Expected `rfc822Name` SAN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub san_email: Option<String>,
+}
+
+impl ClientTls {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Whether a client's access tokens must be sender-constrained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientBinding {
+    /// RFC 8705 §3.4 `tls_client_certificate_bound_access_tokens`: every token request must
+    /// present a client certificate, and the tokens are bound to it.
+    pub certificate_bound: bool,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
+    pub dpop_bound: bool,
 }
 
 /// A client's settings for the browser flows (authorization code, ID tokens, logout).
@@ -173,6 +264,16 @@ pub struct ClientOidc {
     /// `web` (default) or `native` (RFC 8252: loopback and private-use redirect URIs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub application_type: Option<String>,
+    /// Userinfo responses are signed JWTs with this algorithm (OIDC Core §5.3.2); unset =
+    /// JSON unless encryption is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// JWE key management algorithm for userinfo responses; unset = not encrypted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_alg: Option<String>,
+    /// JWE content encryption for userinfo responses (default `A256GCM`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_enc: Option<String>,
 }
 
 impl Client {

@@ -186,6 +186,10 @@ pub struct RefreshTokenRecord {
     /// Revoked (by reuse detection, `/revoke`, logout or an administrator).
     #[serde(default)]
     pub revoked: bool,
+    /// RFC 9449 §5: for a public client that used DPoP, the JWK SHA-256 thumbprint of the
+    /// key every later refresh must prove possession of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// The outcome of presenting a refresh token.

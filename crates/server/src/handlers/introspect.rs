@@ -10,7 +10,7 @@ use warden_core::CallContext;
 use warden_types::ErrorCode;
 
 use super::json_no_store;
-use crate::extract::{FormBody, authorization};
+use crate::extract::{ClientCertificate, FormBody, authorization};
 use crate::http_error::HttpError;
 use crate::state::AppState;
 
@@ -18,6 +18,7 @@ use crate::state::AppState;
 pub async fn introspect(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    certificate: ClientCertificate,
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Response {
@@ -25,6 +26,9 @@ pub async fn introspect(
         endpoint: &state.engine.config().introspection_endpoint,
         source: Some(peer.ip().to_string()),
         now: state.clock.now(),
+        certificate: certificate.get(),
+        dpop: None,
+        http_method: "POST",
     };
     match state
         .engine

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use warden_core::CallContext;
 use warden_types::ErrorCode;
 
-use crate::extract::{FormBody, authorization};
+use crate::extract::{ClientCertificate, FormBody, authorization};
 use crate::http_error::HttpError;
 use crate::state::AppState;
 
@@ -17,6 +17,7 @@ use crate::state::AppState;
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    certificate: ClientCertificate,
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Response {
@@ -24,6 +25,9 @@ pub async fn revoke(
         endpoint: &state.engine.config().revocation_endpoint,
         source: Some(peer.ip().to_string()),
         now: state.clock.now(),
+        certificate: certificate.get(),
+        dpop: None,
+        http_method: "POST",
     };
     match state
         .engine

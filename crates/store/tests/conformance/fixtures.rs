@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use warden_core::model::{
-    Api, ApiScope, AuditEvent, AuthorizationCodeRecord, Client, Consent, InitialAccessToken,
-    KeyState, OpaqueTokenRecord, PendingKind, PendingRequest, RefreshTokenRecord, Session,
-    StoredKey, StoredSecret, TrustedIssuer, User,
+    Api, ApiEncryption, ApiScope, AuditEvent, AuthorizationCodeRecord, BindingRequirement, Client,
+    ClientBinding, ClientTls, Consent, InitialAccessToken, KeyState, OpaqueTokenRecord,
+    PendingKind, PendingRequest, RefreshTokenRecord, Session, StoredKey, StoredSecret,
+    TrustedIssuer, User,
 };
 use warden_types::jwk::{Jwk, JwkSet};
 use warden_types::metadata::ClientMetadata;
@@ -35,6 +36,12 @@ pub(crate) fn api(identifier: &str) -> Api {
         token_format: TokenFormat::Jwt,
         token_lifetime: 900,
         signing_alg: SigningAlg::ES256,
+        require_binding: BindingRequirement::Certificate,
+        encryption: Some(ApiEncryption {
+            jwk: jwk("api-enc-1"),
+            alg: "ECDH-ES".to_owned(),
+            enc: "A256GCM".to_owned(),
+        }),
         created_at: NOW,
         updated_at: NOW,
     }
@@ -91,6 +98,14 @@ pub(crate) fn client(client_id: &str) -> Client {
         registration_token_hash: Some("cmVnaXN0cmF0aW9u".to_owned()),
         registration_token_sealed: None,
         oidc: Default::default(),
+        tls: ClientTls {
+            subject_dn: Some("CN=svc,O=Example".to_owned()),
+            ..ClientTls::default()
+        },
+        binding: ClientBinding {
+            certificate_bound: true,
+            dpop_bound: false,
+        },
         created_at: NOW,
         updated_at: NOW,
     }
@@ -260,6 +275,7 @@ pub(crate) fn refresh_token(
         expires_at,
         used_at: None,
         revoked: false,
+        dpop_jkt: Some("jkt-of-the-dpop-key".to_owned()),
     }
 }
 

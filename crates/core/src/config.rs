@@ -53,6 +53,34 @@ pub struct EngineConfig {
     /// Token exchange (RFC 8693): the longest delegation chain a token may carry, counted as
     /// the nesting depth of its `act` claim.
     pub max_exchange_chain_depth: usize,
+    /// DPoP (RFC 9449) at the token endpoint.
+    pub dpop: DpopConfig,
+    /// RFC 8705 §5 `mtls_endpoint_aliases`: the base URL of a separate mutual-TLS host
+    /// (e.g. `https://mtls.example.com`), when clients must use another host for mTLS.
+    pub mtls_endpoint_base: Option<String>,
+}
+
+/// DPoP settings (RFC 9449).
+#[derive(Debug, Clone)]
+pub struct DpopConfig {
+    /// Whether proofs at the token endpoint must carry a server-issued nonce (§8).
+    pub require_nonce: bool,
+    /// How long a proof is accepted after its `iat` (and how far ahead of the clock `iat` may
+    /// be, with the clock skew), seconds.
+    pub proof_max_age: i64,
+    /// How long a server nonce stays valid, seconds. Nonces are derived from the master key
+    /// and the time window, so every instance accepts every other instance's nonces.
+    pub nonce_lifetime: i64,
+}
+
+impl Default for DpopConfig {
+    fn default() -> Self {
+        Self {
+            require_nonce: true,
+            proof_max_age: 60,
+            nonce_lifetime: 300,
+        }
+    }
 }
 
 /// Default [`EngineConfig::max_exchange_chain_depth`].
@@ -132,6 +160,8 @@ impl EngineConfig {
             audit_retention: 90 * 86_400,
             people: PeopleConfig::default(),
             max_exchange_chain_depth: DEFAULT_MAX_EXCHANGE_CHAIN_DEPTH,
+            dpop: DpopConfig::default(),
+            mtls_endpoint_base: None,
         }
     }
 }

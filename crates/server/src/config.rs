@@ -169,6 +169,28 @@ pub struct Settings {
     pub people: warden_core::config::PeopleConfig,
     /// Longest delegation chain (nesting of `act`) token exchange may produce.
     pub max_exchange_chain_depth: usize,
+    /// TLS serving and client certificates.
+    pub tls: TlsSettings,
+    /// DPoP (RFC 9449) at the token endpoint.
+    pub dpop: warden_core::config::DpopConfig,
+}
+
+/// TLS serving (`[tls]`, `--tls-*`) and client certificates from a TLS-terminating proxy.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// PEM certificate chain; with `key`, Warden serves HTTPS.
+    pub cert: Option<std::path::PathBuf>,
+    /// PEM private key.
+    pub key: Option<std::path::PathBuf>,
+    /// PEM bundle of CAs that issue client certificates; set, Warden asks for client
+    /// certificates during the handshake (optional for the client).
+    pub client_ca: Option<std::path::PathBuf>,
+    /// Header carrying the client certificate when a proxy terminates TLS.
+    pub client_cert_header: Option<String>,
+    /// Addresses or CIDR ranges of the proxies allowed to set that header.
+    pub trusted_proxies: Vec<String>,
+    /// Base URL of a separate mutual-TLS host, advertised as `mtls_endpoint_aliases`.
+    pub mtls_endpoint_base: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -570,6 +592,8 @@ impl Settings {
             branding,
             people,
             max_exchange_chain_depth,
+            tls: TlsSettings::default(),
+            dpop: warden_core::config::DpopConfig::default(),
         })
     }
 
@@ -586,6 +610,8 @@ impl Settings {
         cfg.audit_retention = self.audit_retention;
         cfg.people = self.people.clone();
         cfg.max_exchange_chain_depth = self.max_exchange_chain_depth;
+        cfg.dpop = self.dpop.clone();
+        cfg.mtls_endpoint_base = self.tls.mtls_endpoint_base.clone();
         cfg
     }
 }

@@ -94,6 +94,10 @@ pub struct Options {
     pub people: warden_core::config::PeopleConfig,
     /// Longest token exchange delegation chain.
     pub max_exchange_chain_depth: usize,
+    /// TLS serving, client certificates, proxy header (see `warden_server::config`).
+    pub tls: warden_server::config::TlsSettings,
+    /// DPoP settings.
+    pub dpop: warden_core::config::DpopConfig,
 }
 
 impl Default for Options {
@@ -106,6 +110,8 @@ impl Default for Options {
             registration_requires_token: true,
             people: warden_core::config::PeopleConfig::default(),
             max_exchange_chain_depth: warden_core::config::DEFAULT_MAX_EXCHANGE_CHAIN_DEPTH,
+            tls: Default::default(),
+            dpop: Default::default(),
         }
     }
 }
@@ -181,6 +187,8 @@ impl TestServer {
             branding: Default::default(),
             people: options.people.clone(),
             max_exchange_chain_depth: options.max_exchange_chain_depth,
+            tls: options.tls.clone(),
+            dpop: options.dpop.clone(),
         };
         let clock = TestClock::new(SystemClock.now());
         let (state, audit) = warden_server::state::build(settings, Arc::new(clock.clone()))

@@ -7,6 +7,12 @@
 
 use serde::{Deserialize, Serialize};
 use warden_jose::{base64url_encode, sha256};
+use warden_types::ErrorCode;
+
+use crate::client_auth::CallContext;
+use crate::engine::Engine;
+use crate::error::OAuthError;
+use crate::model::{BindingRequirement, Client};
 
 /// The client certificate presented on this request's connection.
 #[derive(Clone, PartialEq, Eq)]
@@ -63,5 +69,51 @@ impl Confirmation {
     /// Reads a `cnf` claim (unknown members are ignored).
     pub fn from_claim(value: &serde_json::Value) -> Self {
         serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+}
+
+impl Confirmation {
+    /// The token type of a token with this confirmation: `DPoP` for a DPoP-bound token
+    /// (RFC 9449 §5), `Bearer` otherwise (certificate-bound tokens stay `Bearer`, RFC 8705).
+    pub fn token_type(&self) -> &'static str {
+        if self.jkt.is_some() { "DPoP" } else { "Bearer" }
+    }
+
+    /// Whether this confirmation satisfies what `api` demands.
+    pub fn satisfies(&self, requirement: BindingRequirement) -> bool {
+        match requirement {
+            BindingRequirement::None => true,
+            BindingRequirement::Certificate => self.x5t_s256.is_some(),
+            BindingRequirement::Dpop => self.jkt.is_some(),
+            BindingRequirement::Any => !self.is_empty(),
+        }
+    }
+}
+
+impl Engine {
+    /// What the caller proved at the token endpoint, and so what its tokens will be bound
+    /// to: the connection's client certificate (RFC 8705 §3, whatever the authentication
+    /// method) and the key of a valid DPoP proof (RFC 9449 §5). Enforces the client's own
+    /// binding settings; an API's requirement is checked when its token is minted.
+    pub(crate) async fn sender_confirmation(
+        &self,
+        client: &Client,
+        ctx: &CallContext<'_>,
+    ) -> Result<Confirmation, OAuthError> {
+        let x5t_s256 = ctx.certificate.map(PresentedCertificate::thumbprint);
+        let jkt = self.token_endpoint_dpop(ctx).await?;
+        if client.binding.certificate_bound && x5t_s256.is_none() {
+            return Err(OAuthError::invalid_request(
+                "this client's tokens are certificate-bound: present its client certificate \
+                 (mutual TLS)",
+            ));
+        }
+        if client.binding.dpop_bound && jkt.is_none() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "this client's tokens are DPoP-bound: send a DPoP proof",
+            ));
+        }
+        Ok(Confirmation { x5t_s256, jkt })
     }
 }

@@ -184,11 +184,17 @@ impl Engine {
         }
         let mut extra = info.extra;
         extra.retain(|k, _| k == "act" || k == "may_act" || k == "cnf");
+        // RFC 9449 §6.2: a DPoP-bound token is introspected with `token_type: DPoP`.
+        let token_type = extra
+            .get("cnf")
+            .map(crate::binding::Confirmation::from_claim)
+            .unwrap_or_default()
+            .token_type();
         IntrospectionResponse {
             active: true,
             scope: (!info.scope.is_empty()).then_some(info.scope),
             client_id: Some(info.client_id),
-            token_type: Some(String::from("Bearer")),
+            token_type: Some(String::from(token_type)),
             exp: Some(info.exp),
             iat: Some(info.iat),
             nbf: None,

@@ -9,7 +9,8 @@
 //! - [`grants`]: the token endpoint's dispatch, one module per grant
 //!   ([`grants::client_credentials`]);
 //! - [`target`]: which API (`resource`/`audience`) and which scopes;
-//! - [`mint`]: RFC 9068 JWTs signed from the [`keys`] ring, or opaque tokens;
+//! - [`mint`]: RFC 9068 JWTs signed from the [`keys`] ring (encrypted to the API's key by
+//!   [`access_encryption`] when it asks), or opaque tokens;
 //! - [`introspection`] and [`revocation`] for RFC 7662 and RFC 7009;
 //! - [`registration`] for RFC 7591/7592 and the shared metadata rules; [`admin`] for the CLI;
 //! - [`discovery`] for RFC 8414 metadata.
@@ -22,6 +23,7 @@
 //! [`registry::Registry`] and [`keys::KeyRing`] that the hot path reads, refreshed when the
 //! store's registry version moves. Time always arrives as a `now` parameter ([`clock`]).
 
+pub mod access_encryption;
 pub mod admin;
 pub mod audit;
 pub mod authorize;
@@ -30,6 +32,7 @@ pub mod client_auth;
 pub mod clock;
 pub mod config;
 pub mod discovery;
+pub mod dpop;
 pub mod encryption;
 pub mod engine;
 pub mod error;

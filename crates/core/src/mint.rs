@@ -4,6 +4,7 @@
 use serde::Serialize;
 use warden_types::{Scope, TokenFormat, UnixTime};
 
+use crate::binding::Confirmation;
 use crate::engine::Engine;
 use crate::error::OAuthError;
 use crate::model::{Api, OpaqueTokenRecord};
@@ -21,6 +22,8 @@ pub struct TokenSubject<'a> {
     pub sub: &'a str,
     /// Extra claims (e.g. `act`), a JSON object.
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+    /// What the token is bound to (RFC 7800 `cnf`); empty for a bearer token.
+    pub cnf: &'a Confirmation,
 }
 
 /// A freshly minted access token.
@@ -48,6 +51,8 @@ struct AccessTokenClaims<'a> {
     client_id: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<&'a Confirmation>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     extra: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
@@ -63,6 +68,13 @@ impl Engine {
         now: UnixTime,
         max_exp: Option<UnixTime>,
     ) -> Result<IssuedToken, OAuthError> {
+        if !subject.cnf.satisfies(api.require_binding) {
+            return Err(OAuthError::invalid_request(format!(
+                "tokens for this API must be sender-constrained ({}): present a client \
+                 certificate (mutual TLS) or a DPoP proof as the API requires",
+                api.require_binding.as_str()
+            )));
+        }
         let mut exp = now + api.token_lifetime;
         if let Some(cap) = max_exp {
             exp = exp.min(cap);
@@ -85,12 +97,15 @@ impl Engine {
                     jti: &jti,
                     client_id: subject.client_id,
                     scope: &scope_str,
+                    cnf: (!subject.cnf.is_empty()).then_some(subject.cnf),
                     extra: subject.extra.as_ref(),
                 };
-                key.sign_jwt(ACCESS_TOKEN_JWT_TYPE, &claims).map_err(|e| {
+                let signed = key.sign_jwt(ACCESS_TOKEN_JWT_TYPE, &claims).map_err(|e| {
                     tracing::error!(error = %e, "signing failed");
                     OAuthError::server_error()
-                })?
+                })?;
+                // Signed, then encrypted to the API's key when it registered one (JWE).
+                self.encrypt_access_token(api, signed)?
             }
             TokenFormat::Opaque => {
                 let token = generate_token(ACCESS_TOKEN_PREFIX);
@@ -104,7 +119,7 @@ impl Engine {
                     iat: now,
                     exp,
                     revoked: false,
-                    extra: subject.extra.clone().map(serde_json::Value::Object),
+                    extra: opaque_extra(subject),
                 };
                 self.store.insert_opaque_token(&record).await?;
                 token.expose().to_owned()
@@ -117,4 +132,13 @@ impl Engine {
             exp,
         })
     }
+}
+
+/// The extra claims an opaque token's record keeps: the subject's (e.g. `act`) and `cnf`.
+fn opaque_extra(subject: &TokenSubject<'_>) -> Option<serde_json::Value> {
+    let mut extra = subject.extra.clone().unwrap_or_default();
+    if let Some(cnf) = subject.cnf.to_claim() {
+        extra.insert(String::from("cnf"), cnf);
+    }
+    (!extra.is_empty()).then_some(serde_json::Value::Object(extra))
 }

@@ -58,6 +58,10 @@ pub enum ErrorCode {
     InvalidRequestUri,
     /// OIDC Core §3.1.2.6: the `registration` parameter is not supported.
     RegistrationNotSupported,
+    /// RFC 9449 §5: the DPoP proof is missing where required, malformed or invalid.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the DPoP proof must carry the server nonce sent in `DPoP-Nonce`.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -88,6 +92,8 @@ impl ErrorCode {
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::RegistrationNotSupported => "registration_not_supported",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 

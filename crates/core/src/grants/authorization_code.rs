@@ -8,6 +8,7 @@ use warden_types::UnixTime;
 use super::Granted;
 use super::user_tokens::UserGrant;
 use crate::authorize::pkce;
+use crate::binding::Confirmation;
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::Engine;
 use crate::error::OAuthError;
@@ -26,6 +27,7 @@ impl Engine {
         &self,
         client: &AuthenticatedClient,
         form: &FormParams,
+        cnf: &Confirmation,
         now: UnixTime,
     ) -> Result<Granted, OAuthError> {
         let Some(code) = form.get("code") else {
@@ -121,6 +123,7 @@ impl Engine {
             .issue_user_tokens(
                 &UserGrant {
                     client: c,
+                    cnf,
                     user: &user,
                     scope: &record.scope,
                     grant_scope: &record.scope,

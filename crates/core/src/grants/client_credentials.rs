@@ -5,6 +5,7 @@ use warden_types::UnixTime;
 use warden_types::metadata::TokenResponse;
 
 use super::Granted;
+use crate::binding::Confirmation;
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::Engine;
 use crate::error::OAuthError;
@@ -18,6 +19,7 @@ impl Engine {
         &self,
         client: &AuthenticatedClient,
         form: &FormParams,
+        cnf: &Confirmation,
         now: UnixTime,
     ) -> Result<Granted, OAuthError> {
         // RFC 6749 §4.4: "The client credentials grant type MUST only be used by
@@ -27,7 +29,8 @@ impl Engine {
                 "public clients cannot use the client_credentials grant",
             ));
         }
-        self.issue_client_token(client.client(), form, now).await
+        self.issue_client_token(client.client(), form, cnf, now)
+            .await
     }
 
     /// A token for the client itself (`sub` = `client_id`), for one API, with scopes it was
@@ -37,6 +40,7 @@ impl Engine {
         &self,
         c: &Client,
         form: &FormParams,
+        cnf: &Confirmation,
         now: UnixTime,
     ) -> Result<Granted, OAuthError> {
         let registry = self.registry();
@@ -47,6 +51,7 @@ impl Engine {
             client_id: id,
             sub: id,
             extra: None,
+            cnf,
         };
         let issued = self
             .mint_access_token(&api, &scope, &subject, now, None)
@@ -54,7 +59,7 @@ impl Engine {
         Ok(Granted {
             response: TokenResponse {
                 access_token: issued.token,
-                token_type: String::from("Bearer"),
+                token_type: String::from(cnf.token_type()),
                 expires_in: issued.expires_in,
                 scope: Some(scope),
                 issued_token_type: None,

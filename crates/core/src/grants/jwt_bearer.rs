@@ -67,6 +67,7 @@ impl Engine {
                 "the client is not allowed the JWT bearer grant",
             ));
         }
-        self.issue_client_token(client, form, ctx.now).await
+        let cnf = self.sender_confirmation(client, ctx).await?;
+        self.issue_client_token(client, form, &cnf, ctx.now).await
     }
 }

@@ -152,11 +152,17 @@ impl Engine {
                 "the client is not allowed the {grant_type} grant"
             )));
         }
+        let cnf = self.sender_confirmation(client.client(), ctx).await?;
+        let now = ctx.now;
         match grant_type {
-            GrantType::ClientCredentials => self.client_credentials(&client, &form, ctx.now).await,
-            GrantType::AuthorizationCode => self.authorization_code(&client, &form, ctx.now).await,
-            GrantType::RefreshToken => self.refresh_token(&client, &form, ctx.now).await,
-            GrantType::TokenExchange => self.token_exchange(&client, &form, ctx.now).await,
+            GrantType::ClientCredentials => {
+                self.client_credentials(&client, &form, &cnf, now).await
+            }
+            GrantType::AuthorizationCode => {
+                self.authorization_code(&client, &form, &cnf, now).await
+            }
+            GrantType::RefreshToken => self.refresh_token(&client, &form, &cnf, now).await,
+            GrantType::TokenExchange => self.token_exchange(&client, &form, &cnf, now).await,
             _ => Err(OAuthError::new(
                 warden_types::ErrorCode::UnsupportedGrantType,
                 "this grant type is not supported",

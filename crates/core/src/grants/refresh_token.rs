@@ -8,6 +8,7 @@ use warden_types::{Scope, UnixTime};
 
 use super::Granted;
 use super::user_tokens::UserGrant;
+use crate::binding::Confirmation;
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::Engine;
 use crate::error::OAuthError;
@@ -20,6 +21,7 @@ impl Engine {
         &self,
         client: &AuthenticatedClient,
         form: &FormParams,
+        cnf: &Confirmation,
         now: UnixTime,
     ) -> Result<Granted, OAuthError> {
         let Some(token) = form.get("refresh_token") else {
@@ -97,6 +99,7 @@ impl Engine {
             .issue_user_tokens(
                 &UserGrant {
                     client: c,
+                    cnf,
                     user: &user,
                     scope: &scope,
                     grant_scope: &record.scope,

@@ -12,6 +12,7 @@ use warden_types::UnixTime;
 use warden_types::metadata::TokenResponse;
 
 use super::Granted;
+use crate::binding::Confirmation;
 use crate::client_auth::AuthenticatedClient;
 use crate::engine::Engine;
 use crate::error::OAuthError;
@@ -44,6 +45,7 @@ impl Engine {
         &self,
         client: &AuthenticatedClient,
         form: &FormParams,
+        cnf: &Confirmation,
         now: UnixTime,
     ) -> Result<Granted, OAuthError> {
         let c = client.client();
@@ -179,6 +181,7 @@ impl Engine {
             client_id: c.client_id.as_str(),
             sub: &subject.sub,
             extra: Some(extra),
+            cnf,
         };
         let issued = self
             .mint_access_token(&target, &scope, &token_subject, now, Some(max_exp))
@@ -186,7 +189,7 @@ impl Engine {
         Ok(Granted {
             response: TokenResponse {
                 access_token: issued.token,
-                token_type: String::from("Bearer"),
+                token_type: String::from(cnf.token_type()),
                 expires_in: issued.expires_in,
                 scope: (!scope.is_empty()).then_some(scope),
                 issued_token_type: Some(String::from(ACCESS_TOKEN_TYPE)),

@@ -6,6 +6,7 @@ use warden_types::metadata::TokenResponse;
 use warden_types::{ApiIdentifier, Scope, SigningAlg, TokenFormat, UnixTime};
 
 use super::Granted;
+use crate::binding::Confirmation;
 use crate::engine::Engine;
 use crate::error::OAuthError;
 use crate::id_token::IdTokenInput;
@@ -17,6 +18,9 @@ use crate::secrets::{REFRESH_TOKEN_PREFIX, generate_token, token_hash};
 #[derive(Debug)]
 pub(crate) struct UserGrant<'a> {
     pub(crate) client: &'a Client,
+    /// What the access token (and, for a public client using DPoP, the refresh token) is
+    /// bound to.
+    pub(crate) cnf: &'a Confirmation,
     pub(crate) user: &'a User,
     /// Scope of the access token (may be narrower than the grant on refresh).
     pub(crate) scope: &'a Scope,
@@ -84,6 +88,7 @@ impl Engine {
             client_id,
             sub: &grant.user.sub,
             extra: None,
+            cnf: grant.cnf,
         };
         let access = self
             .mint_access_token(&api, grant.scope, &subject, now, None)
@@ -142,7 +147,7 @@ impl Engine {
             granted: Granted {
                 response: TokenResponse {
                     access_token: access.token.clone(),
-                    token_type: String::from("Bearer"),
+                    token_type: String::from(grant.cnf.token_type()),
                     expires_in: access.expires_in,
                     scope: Some(grant.scope.clone()),
                     issued_token_type: None,

@@ -9,7 +9,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::credentials::Credentials;
-use crate::token::{AccessToken, read_response};
+use crate::dpop::{DPOP_HEADER, DpopKey, Nonces, origin};
+use crate::token::{AccessToken, parse_response};
 use crate::{Error, discovery};
 
 /// RFC 8693 §2.1 `grant_type` of a token exchange.
@@ -38,6 +39,10 @@ struct Inner {
     token_endpoint: String,
     credentials: Credentials,
     refresh_ahead: Option<Duration>,
+    /// The DPoP key: token requests carry proofs and tokens come back DPoP-bound.
+    dpop: Option<DpopKey>,
+    /// The latest `DPoP-Nonce` per origin (token endpoint and APIs).
+    nonces: Nonces,
     /// One slot per (audience, sorted scopes). The async mutex of a slot is held across the
     /// token request, which is what makes concurrent callers share one request.
     cache: StdMutex<HashMap<CacheKey, Arc<Mutex<Option<Cached>>>>>,
@@ -84,7 +89,9 @@ pub struct ClientBuilder {
     token_endpoint: Option<String>,
     credentials: Credentials,
     http: Option<reqwest::Client>,
+    identity: Option<reqwest::Identity>,
     refresh_ahead: Option<Duration>,
+    dpop: Option<DpopKey>,
 }
 
 impl Client {
@@ -99,7 +106,9 @@ impl Client {
             token_endpoint: None,
             credentials,
             http: None,
+            identity: None,
             refresh_ahead: None,
+            dpop: None,
         }
     }
 
@@ -114,7 +123,9 @@ impl Client {
             token_endpoint: Some(token_endpoint.into()),
             credentials,
             http: None,
+            identity: None,
             refresh_ahead: None,
+            dpop: None,
         }
     }
 
@@ -126,6 +137,11 @@ impl Client {
     /// The `client_id`.
     pub fn client_id(&self) -> &str {
         self.inner.credentials.client_id()
+    }
+
+    /// The DPoP key, when the client uses DPoP ([`ClientBuilder::dpop`]).
+    pub fn dpop_key(&self) -> Option<&DpopKey> {
+        self.inner.dpop.as_ref()
     }
 
     /// An access token for the API `audience` with `scopes`, from the cache or from a client
@@ -228,7 +244,10 @@ impl Client {
 
     /// Adds `Authorization: Bearer <token>`
     /// ([RFC 6750 §2.1](https://www.rfc-editor.org/rfc/rfc6750#section-2.1)) with a token for
-    /// `audience` and `scopes` from [`Client::token`]. The header is marked sensitive.
+    /// `audience` and `scopes` from [`Client::token`]; for a DPoP-bound token,
+    /// `Authorization: DPoP <token>` and a `DPoP` proof for this request's method and URL
+    /// ([RFC 9449 §7.1](https://www.rfc-editor.org/rfc/rfc9449#section-7.1)), with the
+    /// origin's latest nonce. The header is marked sensitive.
     pub async fn authorize(
         &self,
         request: reqwest::RequestBuilder,
@@ -236,50 +255,104 @@ impl Client {
         scopes: &[&str],
     ) -> Result<reqwest::RequestBuilder, Error> {
         let token = self.token(audience, scopes).await?;
-        Ok(request.bearer_auth(token.token()))
+        self.attach(request, &token)
     }
 
-    /// Authorizes and sends `request`. If the API answers `401` with
-    /// `WWW-Authenticate: Bearer error="invalid_token"`
-    /// ([RFC 6750 §3.1](https://www.rfc-editor.org/rfc/rfc6750#section-3.1)), e.g. because the
-    /// token was revoked or the API's keys rotated, the cached token is dropped and the request
-    /// is sent once more with a new token. Requests whose body cannot be cloned (streams) are
-    /// not retried.
+    /// Authorizes and sends `request`, retrying once in two cases (requests whose body cannot
+    /// be cloned, such as streams, are not retried):
     ///
-    /// Any other response, including the second 401, is returned as it is.
+    /// - the API answers `401` with `WWW-Authenticate: Bearer error="invalid_token"` (or
+    ///   `DPoP error="invalid_token"`,
+    ///   [RFC 6750 §3.1](https://www.rfc-editor.org/rfc/rfc6750#section-3.1)), e.g. because
+    ///   the token was revoked or the API's keys rotated: the cached token is dropped and the
+    ///   request is sent once more with a new token;
+    /// - with DPoP, the API answers `401` with `DPoP error="use_dpop_nonce"` and a
+    ///   `DPoP-Nonce` ([RFC 9449 §9](https://www.rfc-editor.org/rfc/rfc9449#section-9)): the
+    ///   request is sent once more with a proof carrying that nonce. Every `DPoP-Nonce` an
+    ///   API sends is remembered for its origin.
+    ///
+    /// Any other response, including a second refusal, is returned as it is.
     pub async fn send(
         &self,
         request: reqwest::RequestBuilder,
         audience: &str,
         scopes: &[&str],
     ) -> Result<reqwest::Response, Error> {
-        let retry = request.try_clone();
-        let token = self.token(audience, scopes).await?;
-        let response = request
-            .bearer_auth(token.token())
-            .send()
-            .await
-            // The URL is the caller's and may carry query parameters we should not repeat.
-            .map_err(|e| Error::Http(e.without_url()))?;
-        let Some(retry) = retry else {
-            return Ok(response);
-        };
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED
-            || !is_invalid_token_challenge(response.headers())
-        {
+        let mut request = request;
+        let mut nonce_retried = false;
+        let mut token_retried = false;
+        loop {
+            let retry = request.try_clone();
+            let token = self.token(audience, scopes).await?;
+            let response = self
+                .attach(request, &token)?
+                .send()
+                .await
+                // The URL is the caller's and may carry query parameters we should not repeat.
+                .map_err(|e| Error::Http(e.without_url()))?;
+            let got_nonce = token.is_dpop()
+                && self
+                    .inner
+                    .nonces
+                    .remember(&origin(response.url()), response.headers());
+            let Some(retry) = retry else {
+                return Ok(response);
+            };
+            if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            if got_nonce && !nonce_retried && is_use_dpop_nonce_challenge(response.headers()) {
+                tracing::debug!(audience, "API asked for a DPoP nonce; retrying once");
+                nonce_retried = true;
+                request = retry;
+                continue;
+            }
+            if !token_retried && is_invalid_token_challenge(response.headers()) {
+                tracing::debug!(
+                    audience,
+                    "API refused the token as invalid_token; retrying once"
+                );
+                self.invalidate(audience, scopes, &token).await;
+                token_retried = true;
+                request = retry;
+                continue;
+            }
             return Ok(response);
         }
-        tracing::debug!(
-            audience,
-            "API refused the token as invalid_token; retrying once"
-        );
-        self.invalidate(audience, scopes, &token).await;
-        let token = self.token(audience, scopes).await?;
-        retry
-            .bearer_auth(token.token())
-            .send()
-            .await
-            .map_err(|e| Error::Http(e.without_url()))
+    }
+
+    /// Puts `token` on `request`: `Bearer`, or `DPoP` with a proof for the request.
+    fn attach(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &AccessToken,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        if !token.is_dpop() {
+            return Ok(request.bearer_auth(token.token()));
+        }
+        let key = self.inner.dpop.as_ref().ok_or_else(|| {
+            Error::Config("a DPoP-bound token needs the client's DPoP key".into())
+        })?;
+        let (http, built) = request.build_split();
+        let mut built = built.map_err(|e| Error::Http(e.without_url()))?;
+        let nonce = self.inner.nonces.get(&origin(built.url()));
+        let proof = key.proof(
+            built.method().as_str(),
+            built.url().as_str(),
+            Some(token.token()),
+            nonce.as_deref(),
+        )?;
+        let mut authorization =
+            reqwest::header::HeaderValue::from_str(&format!("DPoP {}", token.token())).map_err(
+                |_| Error::InvalidResponse("the access token is not a valid header value".into()),
+            )?;
+        authorization.set_sensitive(true);
+        let proof = reqwest::header::HeaderValue::from_str(&proof)
+            .map_err(|_| Error::Key("the DPoP proof is not a valid header value".into()))?;
+        let headers = built.headers_mut();
+        headers.insert(reqwest::header::AUTHORIZATION, authorization);
+        headers.insert(DPOP_HEADER, proof);
+        Ok(reqwest::RequestBuilder::from_parts(http, built))
     }
 
     fn slot(&self, key: &CacheKey) -> Arc<Mutex<Option<Cached>>> {
@@ -314,20 +387,51 @@ impl Client {
         self.token_request(form).await
     }
 
-    /// POSTs a form to the token endpoint with the client's credentials.
-    async fn token_request(
-        &self,
-        mut form: Vec<(&'static str, String)>,
-    ) -> Result<AccessToken, Error> {
+    /// POSTs a form to the token endpoint with the client's credentials and, with DPoP, a
+    /// fresh proof (RFC 9449 §5). A `use_dpop_nonce` error with a `DPoP-Nonce` header
+    /// (RFC 9449 §8) is retried once with the new nonce, with fresh credentials (a client
+    /// assertion is single-use).
+    async fn token_request(&self, form: Vec<(&'static str, String)>) -> Result<AccessToken, Error> {
         let endpoint = &self.inner.token_endpoint;
-        let request = self
-            .inner
-            .http
-            .post(endpoint)
-            .header(reqwest::header::ACCEPT, "application/json");
-        let request = self.inner.credentials.apply(request, &mut form, endpoint)?;
-        let response = request.form(&form).send().await?;
-        read_response(response).await
+        let endpoint_origin = url::Url::parse(endpoint)
+            .map(|url| origin(&url))
+            .unwrap_or_default();
+        let mut retried = false;
+        loop {
+            let mut form = form.clone();
+            let request = self
+                .inner
+                .http
+                .post(endpoint)
+                .header(reqwest::header::ACCEPT, "application/json");
+            let mut request = self.inner.credentials.apply(request, &mut form, endpoint)?;
+            if let Some(key) = &self.inner.dpop {
+                let nonce = self.inner.nonces.get(&endpoint_origin);
+                request = request.header(
+                    DPOP_HEADER,
+                    key.proof("POST", endpoint, None, nonce.as_deref())?,
+                );
+            }
+            let response = request.form(&form).send().await?;
+            let dpop = self.inner.dpop.is_some();
+            let got_nonce = dpop
+                && self
+                    .inner
+                    .nonces
+                    .remember(&endpoint_origin, response.headers());
+            let status = response.status();
+            let body = response.bytes().await?;
+            let result = parse_response(status, &body, dpop);
+            match &result {
+                Err(Error::OAuth { error, .. })
+                    if got_nonce && !retried && *error == "use_dpop_nonce" =>
+                {
+                    tracing::debug!("token endpoint asked for a DPoP nonce; retrying once");
+                    retried = true;
+                }
+                _ => return result,
+            }
+        }
     }
 }
 
@@ -340,8 +444,52 @@ impl ClientBuilder {
 
     /// The HTTP client for discovery and token requests. The default has a 10 s timeout and
     /// follows no redirects (a redirected token request could carry credentials elsewhere).
+    ///
+    /// For mutual TLS (`tls_client_auth`, `self_signed_tls_client_auth`, certificate-bound
+    /// tokens, [RFC 8705](https://www.rfc-editor.org/rfc/rfc8705)), build it with the client
+    /// certificate:
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use warden_client::{Client, Credentials};
+    ///
+    /// // Certificate and PKCS#8 key, both PEM, in one buffer.
+    /// let pem = std::fs::read("client.pem")?;
+    /// let http = reqwest::Client::builder()
+    ///     .identity(reqwest::Identity::from_pem(&pem)?)
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
+    /// let client = Client::builder("https://auth.example.com", Credentials::tls_client_auth("orders"))
+    ///     .http_client(http)
+    ///     .build()
+    ///     .await?;
+    /// # let _ = client; Ok(()) }
+    /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
+        self
+    }
+
+    /// Presents `identity` (a client certificate and its key, e.g.
+    /// `reqwest::Identity::from_pem(cert_and_key_pem)`) in the TLS handshake of the default
+    /// HTTP client: for `tls_client_auth` / `self_signed_tls_client_auth`
+    /// ([RFC 8705 §2](https://www.rfc-editor.org/rfc/rfc8705#section-2)) and to receive
+    /// certificate-bound tokens. Not combinable with [`http_client`](Self::http_client):
+    /// put the identity on that client instead. Send API requests (the `reqwest::Client`
+    /// given to [`Client::send`]) with the same certificate, or an API refuses the bound
+    /// tokens.
+    pub fn identity(mut self, identity: reqwest::Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Uses DPoP ([RFC 9449](https://www.rfc-editor.org/rfc/rfc9449)) with `key`: every token
+    /// request carries a fresh proof, so tokens come back bound to the key (`token_type`
+    /// `DPoP`); [`Client::authorize`] and [`Client::send`] send them with
+    /// `Authorization: DPoP` and a proof per request. Server nonces are handled (see
+    /// [`Client::send`]).
+    pub fn dpop(mut self, key: DpopKey) -> Self {
+        self.dpop = Some(key);
         self
     }
 
@@ -355,12 +503,22 @@ impl ClientBuilder {
 
     /// Builds the client, fetching the issuer's metadata unless a token endpoint was given.
     pub async fn build(self) -> Result<Client, Error> {
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .timeout(DEFAULT_TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
+        let http = match (self.http, self.identity) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(
+                    "give the TLS identity to the http_client instead of identity()".into(),
+                ));
+            }
+            (Some(http), None) => http,
+            (None, identity) => {
+                let mut builder = reqwest::Client::builder()
+                    .timeout(DEFAULT_TIMEOUT)
+                    .redirect(reqwest::redirect::Policy::none());
+                if let Some(identity) = identity {
+                    builder = builder.identity(identity);
+                }
+                builder.build()?
+            }
         };
         let token_endpoint = match (self.token_endpoint, self.issuer) {
             (Some(endpoint), _) => endpoint,
@@ -378,6 +536,8 @@ impl ClientBuilder {
                 token_endpoint,
                 credentials: self.credentials,
                 refresh_ahead: self.refresh_ahead,
+                dpop: self.dpop,
+                nonces: Nonces::default(),
                 cache: StdMutex::default(),
             }),
         })
@@ -394,18 +554,28 @@ pub(crate) fn check_url(value: &str) -> Result<(), Error> {
     }
 }
 
-/// Whether a `WWW-Authenticate` header is a Bearer challenge with `error="invalid_token"`
-/// (RFC 6750 §3).
+/// Whether a `WWW-Authenticate` header is a Bearer or DPoP challenge with
+/// `error="invalid_token"` (RFC 6750 §3, RFC 9449 §7.1).
 fn is_invalid_token_challenge(headers: &reqwest::header::HeaderMap) -> bool {
+    has_challenge(headers, &["bearer", "dpop"], "invalid_token")
+}
+
+/// Whether a `WWW-Authenticate` header is a DPoP challenge with `error="use_dpop_nonce"`
+/// (RFC 9449 §9).
+fn is_use_dpop_nonce_challenge(headers: &reqwest::header::HeaderMap) -> bool {
+    has_challenge(headers, &["dpop"], "use_dpop_nonce")
+}
+
+fn has_challenge(headers: &reqwest::header::HeaderMap, schemes: &[&str], error: &str) -> bool {
     headers
         .get_all(reqwest::header::WWW_AUTHENTICATE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .any(|value| {
             let lower = value.trim_start().to_ascii_lowercase();
-            lower.starts_with("bearer")
-                && (lower.contains("error=\"invalid_token\"")
-                    || lower.contains("error=invalid_token"))
+            schemes.iter().any(|scheme| lower.starts_with(scheme))
+                && (lower.contains(&format!("error=\"{error}\""))
+                    || lower.contains(&format!("error={error}")))
         })
 }
 
@@ -420,6 +590,8 @@ mod tests {
                 token_endpoint: "https://as.example/token".into(),
                 credentials: Credentials::client_secret_basic("c", "s"),
                 refresh_ahead,
+                dpop: None,
+                nonces: Nonces::default(),
                 cache: StdMutex::default(),
             }),
         }
@@ -466,5 +638,16 @@ mod tests {
             r#"Bearer error="insufficient_scope""#.parse().unwrap(),
         );
         assert!(!is_invalid_token_challenge(&headers));
+        headers.insert(
+            reqwest::header::WWW_AUTHENTICATE,
+            r#"DPoP error="invalid_token", algs="ES256""#.parse().unwrap(),
+        );
+        assert!(is_invalid_token_challenge(&headers));
+        assert!(!is_use_dpop_nonce_challenge(&headers));
+        headers.append(
+            reqwest::header::WWW_AUTHENTICATE,
+            r#"DPoP error="use_dpop_nonce", algs="ES256""#.parse().unwrap(),
+        );
+        assert!(is_use_dpop_nonce_challenge(&headers));
     }
 }

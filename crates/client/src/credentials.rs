@@ -64,6 +64,24 @@ pub enum Credentials {
         /// The file the platform keeps the current token in.
         path: std::path::PathBuf,
     },
+    /// `tls_client_auth` ([RFC 8705 §2.1](https://www.rfc-editor.org/rfc/rfc8705#section-2.1)):
+    /// the client authenticates with a CA-issued certificate in the TLS handshake; only
+    /// `client_id` goes into the form. The certificate is configured on the HTTP client:
+    /// [`ClientBuilder::identity`](crate::ClientBuilder::identity), or a `reqwest::Client`
+    /// built with a `reqwest::Identity` passed to
+    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client).
+    TlsClientAuth {
+        /// The `client_id`.
+        client_id: String,
+    },
+    /// `self_signed_tls_client_auth`
+    /// ([RFC 8705 §2.2](https://www.rfc-editor.org/rfc/rfc8705#section-2.2)): like
+    /// [`TlsClientAuth`](Self::TlsClientAuth), with a self-signed certificate registered in
+    /// the client's JWK Set (`x5c`).
+    SelfSignedTlsClientAuth {
+        /// The `client_id`.
+        client_id: String,
+    },
 }
 
 impl Credentials {
@@ -102,13 +120,31 @@ impl Credentials {
         }
     }
 
+    /// `tls_client_auth` credentials (RFC 8705 §2.1): the certificate goes on the HTTP
+    /// client, see [`ClientBuilder::identity`](crate::ClientBuilder::identity).
+    pub fn tls_client_auth(client_id: impl Into<String>) -> Self {
+        Self::TlsClientAuth {
+            client_id: client_id.into(),
+        }
+    }
+
+    /// `self_signed_tls_client_auth` credentials (RFC 8705 §2.2): the certificate goes on the
+    /// HTTP client, see [`ClientBuilder::identity`](crate::ClientBuilder::identity).
+    pub fn self_signed_tls_client_auth(client_id: impl Into<String>) -> Self {
+        Self::SelfSignedTlsClientAuth {
+            client_id: client_id.into(),
+        }
+    }
+
     /// The `client_id`.
     pub fn client_id(&self) -> &str {
         match self {
             Self::ClientSecretBasic { client_id, .. }
             | Self::ClientSecretPost { client_id, .. }
             | Self::PrivateKeyJwt { client_id, .. }
-            | Self::WorkloadToken { client_id, .. } => client_id,
+            | Self::WorkloadToken { client_id, .. }
+            | Self::TlsClientAuth { client_id }
+            | Self::SelfSignedTlsClientAuth { client_id } => client_id,
         }
     }
 
@@ -157,6 +193,11 @@ impl Credentials {
                 form.push(("client_assertion", token.to_owned()));
                 Ok(request)
             }
+            // RFC 8705 §2: the TLS handshake authenticates; the form names the client.
+            Self::TlsClientAuth { client_id } | Self::SelfSignedTlsClientAuth { client_id } => {
+                form.push(("client_id", client_id.clone()));
+                Ok(request)
+            }
         }
     }
 }
@@ -168,6 +209,10 @@ impl fmt::Debug for Credentials {
             Self::ClientSecretPost { client_id, .. } => ("client_secret_post", client_id),
             Self::PrivateKeyJwt { client_id, .. } => ("private_key_jwt", client_id),
             Self::WorkloadToken { client_id, .. } => ("workload_token", client_id),
+            Self::TlsClientAuth { client_id } => ("tls_client_auth", client_id),
+            Self::SelfSignedTlsClientAuth { client_id } => {
+                ("self_signed_tls_client_auth", client_id)
+            }
         };
         f.debug_struct("Credentials")
             .field("method", &method)
@@ -253,6 +298,26 @@ mod tests {
         }
         assert!(!format!("{creds:?}").contains("second"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tls_client_auth_sends_only_the_client_id() {
+        let http = reqwest::Client::new();
+        for creds in [
+            Credentials::tls_client_auth("m1"),
+            Credentials::self_signed_tls_client_auth("m1"),
+        ] {
+            let mut form = Vec::new();
+            let request = creds
+                .apply(http.post("http://x/token"), &mut form, "http://x/token")
+                .unwrap()
+                .build()
+                .unwrap();
+            assert_eq!(form, [("client_id", String::from("m1"))]);
+            assert!(request.headers().get("authorization").is_none());
+            assert_eq!(creds.client_id(), "m1");
+        }
+        assert!(format!("{:?}", Credentials::tls_client_auth("m1")).contains("tls_client_auth"));
     }
 
     #[test]

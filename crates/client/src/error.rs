@@ -43,6 +43,10 @@ pub enum Error {
     /// A URL given to the builder is not an absolute `http` or `https` URL.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
+    /// The builder's options do not fit together (e.g. both an HTTP client and a TLS
+    /// identity).
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 fn description_suffix(description: &Option<String>) -> String {

@@ -62,7 +62,7 @@ pub fn from_jwk(json: &str) -> Result<SigningKey, Error> {
 }
 
 /// Strips the PEM armour (RFC 7468 §10) and decodes the base64 body.
-fn pem_to_der(pem: &str) -> Result<Vec<u8>, Error> {
+pub(crate) fn pem_to_der(pem: &str) -> Result<Vec<u8>, Error> {
     const BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
     const END: &str = "-----END PRIVATE KEY-----";
     let start = pem

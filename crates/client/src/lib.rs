@@ -72,12 +72,14 @@ pub mod client;
 mod clock;
 pub mod credentials;
 mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod key;
 pub mod token;
 
 pub use client::{ACCESS_TOKEN_TYPE, Client, ClientBuilder, TOKEN_EXCHANGE_GRANT_TYPE};
 pub use credentials::{Credentials, JWT_BEARER_ASSERTION_TYPE};
+pub use dpop::DpopKey;
 pub use error::{Error, OAuthErrorCode};
 pub use token::AccessToken;
 pub use warden_jose::SigningKey;

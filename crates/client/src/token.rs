@@ -28,7 +28,8 @@ pub struct AccessToken {
 
 impl AccessToken {
     /// The token to send as `Authorization: Bearer <token>`
-    /// ([RFC 6750 §2.1](https://www.rfc-editor.org/rfc/rfc6750#section-2.1)).
+    /// ([RFC 6750 §2.1](https://www.rfc-editor.org/rfc/rfc6750#section-2.1)), or as
+    /// `Authorization: DPoP <token>` with a proof when [`is_dpop`](Self::is_dpop).
     ///
     /// # Security
     /// This is a bearer credential: whoever holds it can call the API until it expires. Send
@@ -37,9 +38,16 @@ impl AccessToken {
         self.token.expose()
     }
 
-    /// `token_type` (RFC 6749 §7.1); always `Bearer` for tokens this crate returns.
+    /// `token_type` (RFC 6749 §7.1): `Bearer`, or `DPoP` for a token bound to the client's
+    /// DPoP key ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)).
     pub fn token_type(&self) -> &str {
         &self.token_type
+    }
+
+    /// Whether the token is DPoP-bound (`token_type` `DPoP`): it must be sent with the
+    /// `DPoP` scheme and a proof of the client's key.
+    pub fn is_dpop(&self) -> bool {
+        self.token_type.eq_ignore_ascii_case("dpop")
     }
 
     /// When the token expires, from `expires_in` (RFC 6749 §5.1) counted from the moment the
@@ -108,12 +116,15 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
-/// Turns a token endpoint response into a token or a typed error.
-pub(crate) async fn read_response(response: reqwest::Response) -> Result<AccessToken, Error> {
-    let status = response.status();
-    let body = response.bytes().await?;
+/// Turns a token endpoint response (status and body) into a token or a typed error. `dpop`:
+/// whether the request carried a DPoP proof, so a `DPoP` token type is acceptable.
+pub(crate) fn parse_response(
+    status: reqwest::StatusCode,
+    body: &[u8],
+    dpop: bool,
+) -> Result<AccessToken, Error> {
     if !status.is_success() {
-        return Err(match serde_json::from_slice::<ErrorBody>(&body) {
+        return Err(match serde_json::from_slice::<ErrorBody>(body) {
             Ok(e) => Error::OAuth {
                 error: OAuthErrorCode::new(e.error),
                 description: e.error_description,
@@ -125,15 +136,18 @@ pub(crate) async fn read_response(response: reqwest::Response) -> Result<AccessT
             )),
         });
     }
-    let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
+    let parsed: TokenResponse = serde_json::from_slice(body).map_err(|_| {
         Error::InvalidResponse("the body is not an RFC 6749 §5.1 token response".into())
     })?;
-    // RFC 6750: this crate sends tokens as bearer tokens only; anything else (DPoP, MAC, N_A)
-    // would be misused if we attached it as `Bearer`.
-    if !parsed.token_type.eq_ignore_ascii_case("bearer") {
+    // RFC 6750: without a DPoP key this crate sends tokens as bearer tokens only; anything
+    // else (DPoP, MAC, N_A) would be misused if we attached it as `Bearer`. With a DPoP key,
+    // RFC 9449 §5: `DPoP` for a bound token, or `Bearer` if the server did not bind it.
+    let dpop_ok = dpop && parsed.token_type.eq_ignore_ascii_case("dpop");
+    if !parsed.token_type.eq_ignore_ascii_case("bearer") && !dpop_ok {
         return Err(Error::InvalidResponse(format!(
-            "token_type is '{}', expected Bearer",
-            parsed.token_type
+            "token_type is '{}', expected {}",
+            parsed.token_type,
+            if dpop { "DPoP or Bearer" } else { "Bearer" }
         )));
     }
     if parsed.access_token.is_empty() {
@@ -175,5 +189,20 @@ mod tests {
         assert!(!debug.contains("secret"), "{debug}");
         assert_eq!(token.scopes(), ["read", "write"]);
         assert_eq!(token.token(), "eyJ.secret.sig");
+        assert!(!token.is_dpop());
+    }
+
+    #[test]
+    fn dpop_token_type_needs_a_dpop_key() {
+        let body = br#"{"access_token":"t","token_type":"DPoP","expires_in":60}"#;
+        let ok = reqwest::StatusCode::OK;
+        assert!(matches!(
+            parse_response(ok, body, false),
+            Err(Error::InvalidResponse(_))
+        ));
+        let token = parse_response(ok, body, true).unwrap();
+        assert!(token.is_dpop());
+        let bearer = br#"{"access_token":"t","token_type":"bearer"}"#;
+        assert!(!parse_response(ok, bearer, true).unwrap().is_dpop());
     }
 }

@@ -11,9 +11,13 @@ use warden_types::{
     TokenFormat, UnixTime,
 };
 
+use crate::access_encryption::{ApiEncryptionRequest, api_encryption};
 use crate::engine::Engine;
 use crate::error::OAuthError;
-use crate::model::{Api, ApiScope, AuditEvent, InitialAccessToken, MAX_ACCESS_TOKEN_LIFETIME};
+use crate::model::{
+    Api, ApiEncryption, ApiScope, AuditEvent, InitialAccessToken, MAX_ACCESS_TOKEN_LIFETIME,
+};
+use crate::model::{BindingRequirement, ClientTls};
 use crate::registration::validate_metadata_with;
 use crate::secrets::{INITIAL_ACCESS_TOKEN_PREFIX, generate_token, token_hash};
 use crate::store::StoreError;
@@ -99,12 +103,29 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     /// ID token signing algorithm (RS256 when unset).
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// Userinfo responses as JWTs signed with this algorithm (OIDC Core §5.3.2); unset = JSON.
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
     /// `web` (default) or `native`.
     pub application_type: Option<String>,
     /// The API this client is the service behind (token exchange policy).
     pub serves_api: Option<String>,
     /// APIs it may obtain tokens for by token exchange.
     pub exchange_targets: Vec<String>,
+    /// The certificate identity of a `tls_client_auth` client (exactly one member).
+    pub tls: ClientTls,
+    /// Its access tokens must be certificate-bound (RFC 8705 §3.4).
+    pub certificate_bound: bool,
+    /// Its access tokens must be DPoP-bound (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+    pub dpop_bound: bool,
+}
+
+/// A change to a client's mutual-TLS settings (`warden client update`).
+#[derive(Debug, Clone, Default)]
+pub struct ClientTlsChange {
+    /// `Some` replaces the certificate identity of a `tls_client_auth` client.
+    pub tls: Option<ClientTls>,
+    /// `Some` turns mandatory certificate binding on or off.
+    pub certificate_bound: Option<bool>,
 }
 
 /// A change to a client's token exchange policy (`warden client update`).
@@ -116,11 +137,42 @@ pub struct ExchangePolicyChange {
     pub exchange_targets: Option<Vec<String>>,
 }
 
+/// The validated encryption settings of an API; only JWT access tokens can be encrypted.
+fn checked_encryption(
+    format: TokenFormat,
+    request: Option<&ApiEncryptionRequest>,
+) -> Result<Option<ApiEncryption>, AdminError> {
+    let Some(request) = request else {
+        return Ok(None);
+    };
+    if format != TokenFormat::Jwt {
+        return Err(AdminError::Invalid(String::from(
+            "encryption is only for APIs with JWT access tokens: opaque tokens are references \
+             that carry no claims (use --token-format jwt)",
+        )));
+    }
+    api_encryption(request)
+        .map(Some)
+        .map_err(|e| AdminError::Invalid(e.to_string()))
+}
+
 impl Engine {
     /// Creates an API.
     pub async fn create_api(&self, new: NewApi, now: UnixTime) -> Result<Api, AdminError> {
+        self.create_api_with_encryption(new, None, now).await
+    }
+
+    /// Creates an API whose JWT access tokens are encrypted to its public key when
+    /// `encryption` is given (see [`crate::access_encryption`]).
+    pub async fn create_api_with_encryption(
+        &self,
+        new: NewApi,
+        encryption: Option<ApiEncryptionRequest>,
+        now: UnixTime,
+    ) -> Result<Api, AdminError> {
         let identifier = ApiIdentifier::parse(&new.identifier)
             .map_err(|e| AdminError::Invalid(format!("API identifier: {e}")))?;
+        let encryption = checked_encryption(new.token_format, encryption.as_ref())?;
         if new.token_lifetime <= 0 || new.token_lifetime > MAX_ACCESS_TOKEN_LIFETIME {
             return Err(AdminError::Invalid(String::from(
                 "token lifetime must be between 1 second and 60 minutes",
@@ -141,7 +193,7 @@ impl Engine {
             token_lifetime: new.token_lifetime,
             signing_alg: new.signing_alg,
             require_binding: Default::default(),
-            encryption: None,
+            encryption,
             created_at: now,
             updated_at: now,
         };
@@ -177,6 +229,66 @@ impl Engine {
             actor: Some(String::from("admin")),
             source: None,
             detail: serde_json::json!({ "api": api.identifier.as_str() }),
+        });
+        Ok(api)
+    }
+
+    /// Sets (`Some`) or removes (`None`) the encryption of an API's access tokens. Tokens
+    /// already issued keep the form they were issued in.
+    pub async fn update_api_encryption(
+        &self,
+        identifier: &str,
+        encryption: Option<ApiEncryptionRequest>,
+        now: UnixTime,
+    ) -> Result<Api, AdminError> {
+        let Some(mut api) = self.store.api(identifier).await? else {
+            return Err(AdminError::NotFound(format!("API {identifier}")));
+        };
+        api.encryption = checked_encryption(api.token_format, encryption.as_ref())?;
+        api.updated_at = now.max(api.updated_at + 1);
+        if !self.store.update_api(&api).await? {
+            return Err(AdminError::NotFound(format!("API {identifier}")));
+        }
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("api_updated"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({
+                "api": api.identifier.as_str(),
+                "encryption": api.encryption.as_ref().map(|e| {
+                    serde_json::json!({ "alg": e.alg, "enc": e.enc, "kid": e.jwk.kid })
+                }),
+            }),
+        });
+        Ok(api)
+    }
+
+    /// Sets which proof of possession an API's tokens need (RFC 8705 §3, RFC 9449): token
+    /// requests without it are refused for this API. Tokens already issued are unaffected.
+    pub async fn update_api_binding(
+        &self,
+        identifier: &str,
+        requirement: BindingRequirement,
+        now: UnixTime,
+    ) -> Result<Api, AdminError> {
+        let Some(mut api) = self.store.api(identifier).await? else {
+            return Err(AdminError::NotFound(format!("API {identifier}")));
+        };
+        api.require_binding = requirement;
+        api.updated_at = now.max(api.updated_at + 1);
+        if !self.store.update_api(&api).await? {
+            return Err(AdminError::NotFound(format!("API {identifier}")));
+        }
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("api_updated"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({
+                "api": api.identifier.as_str(),
+                "require_binding": requirement.as_str(),
+            }),
         });
         Ok(api)
     }
@@ -250,11 +362,21 @@ impl Engine {
             id_token_signed_response_alg: new
                 .id_token_signed_response_alg
                 .map(|a| a.as_str().to_owned()),
+            userinfo_signed_response_alg: new
+                .userinfo_signed_response_alg
+                .map(|a| a.as_str().to_owned()),
             application_type: new.application_type.clone(),
             require_pushed_authorization_requests: new.require_par.then_some(true),
             jwks: new.jwks.clone(),
             jwks_uri: new.jwks_uri.clone(),
             token_endpoint_auth_signing_alg: new.auth_signing_alg.map(|a| a.as_str().to_owned()),
+            tls_client_auth_subject_dn: new.tls.subject_dn.clone(),
+            tls_client_auth_san_dns: new.tls.san_dns.clone(),
+            tls_client_auth_san_uri: new.tls.san_uri.clone(),
+            tls_client_auth_san_ip: new.tls.san_ip.clone(),
+            tls_client_auth_san_email: new.tls.san_email.clone(),
+            tls_client_certificate_bound_access_tokens: new.certificate_bound.then_some(true),
+            dpop_bound_access_tokens: new.dpop_bound.then_some(true),
             ..Default::default()
         };
         // An administrator may create a private_key_jwt client without keys: a workload that
@@ -362,6 +484,75 @@ impl Engine {
                 "serves_api": client.serves_api.as_ref().map(|a| a.as_str()),
                 "exchange_targets": client.exchange_targets.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             }),
+        });
+        Ok(self.client_information(&client))
+    }
+
+    /// Changes a client's mutual-TLS settings: the certificate identity of a `tls_client_auth`
+    /// client, and whether its access tokens must be certificate-bound.
+    pub async fn update_client_tls(
+        &self,
+        client_id: &str,
+        change: ClientTlsChange,
+        now: UnixTime,
+    ) -> Result<ClientInformation, AdminError> {
+        let Some(mut client) = self.store.client(client_id).await? else {
+            return Err(AdminError::NotFound(format!("client {client_id}")));
+        };
+        if let Some(tls) = change.tls {
+            if client.auth_method != TokenEndpointAuthMethod::TlsClientAuth {
+                return Err(AdminError::Invalid(format!(
+                    "client {client_id} authenticates with {}: a certificate identity is only \
+                     for tls_client_auth clients",
+                    client.auth_method
+                )));
+            }
+            crate::client_auth::tls::validate_tls_identity(&tls).map_err(AdminError::Invalid)?;
+            client.tls = tls;
+        }
+        if let Some(bound) = change.certificate_bound {
+            client.binding.certificate_bound = bound;
+        }
+        client.updated_at = now.max(client.updated_at + 1);
+        if !self.store.update_client(&client).await? {
+            return Err(AdminError::NotFound(format!("client {client_id}")));
+        }
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("client_updated"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({
+                "client_id": client_id,
+                "tls": client.tls,
+                "certificate_bound": client.binding.certificate_bound,
+            }),
+        });
+        Ok(self.client_information(&client))
+    }
+
+    /// Turns mandatory DPoP binding of a client's access tokens on or off (RFC 9449 §5.2
+    /// `dpop_bound_access_tokens`): when on, token requests without a DPoP proof are refused.
+    pub async fn update_client_dpop_bound(
+        &self,
+        client_id: &str,
+        dpop_bound: bool,
+        now: UnixTime,
+    ) -> Result<ClientInformation, AdminError> {
+        let Some(mut client) = self.store.client(client_id).await? else {
+            return Err(AdminError::NotFound(format!("client {client_id}")));
+        };
+        client.binding.dpop_bound = dpop_bound;
+        client.updated_at = now.max(client.updated_at + 1);
+        if !self.store.update_client(&client).await? {
+            return Err(AdminError::NotFound(format!("client {client_id}")));
+        }
+        self.audit(AuditEvent {
+            at: now,
+            kind: String::from("client_updated"),
+            actor: Some(String::from("admin")),
+            source: None,
+            detail: serde_json::json!({ "client_id": client_id, "dpop_bound": dpop_bound }),
         });
         Ok(self.client_information(&client))
     }

@@ -90,6 +90,26 @@ impl Confirmation {
     }
 }
 
+/// RFC 8705 §3: a token bound to a certificate (`cnf.x5t#S256`) is accepted only on a
+/// connection presenting that very certificate; unbound tokens need none.
+pub fn check_certificate_binding(
+    cnf: Option<&serde_json::Value>,
+    certificate: Option<&PresentedCertificate>,
+) -> Result<(), OAuthError> {
+    let Some(bound) = cnf.map(Confirmation::from_claim).and_then(|c| c.x5t_s256) else {
+        return Ok(());
+    };
+    match certificate {
+        Some(cert) if cert.thumbprint() == bound => Ok(()),
+        Some(_) => Err(OAuthError::invalid_token(
+            "this access token is bound to another client certificate than the one presented",
+        )),
+        None => Err(OAuthError::invalid_token(
+            "this access token is bound to a client certificate: present it (mutual TLS)",
+        )),
+    }
+}
+
 impl Engine {
     /// What the caller proved at the token endpoint, and so what its tokens will be bound
     /// to: the connection's client certificate (RFC 8705 §3, whatever the authentication

@@ -8,12 +8,14 @@ use crate::engine::Engine;
 use crate::grants::SUPPORTED_GRANTS;
 
 /// Client authentication methods implemented at the token, introspection and revocation
-/// endpoints.
-pub const AUTH_METHODS: [TokenEndpointAuthMethod; 4] = [
+/// endpoints (the mutual-TLS ones of RFC 8705 §2 included).
+pub const AUTH_METHODS: [TokenEndpointAuthMethod; 6] = [
     TokenEndpointAuthMethod::ClientSecretBasic,
     TokenEndpointAuthMethod::ClientSecretPost,
     TokenEndpointAuthMethod::ClientSecretJwt,
     TokenEndpointAuthMethod::PrivateKeyJwt,
+    TokenEndpointAuthMethod::TlsClientAuth,
+    TokenEndpointAuthMethod::SelfSignedTlsClientAuth,
 ];
 
 /// Response types the authorization endpoint accepts (`code id_token` for confidential
@@ -57,6 +59,33 @@ pub const CLAIMS: [&str; 19] = [
 
 /// `prompt` values the authorization endpoint honours.
 pub const PROMPT_VALUES: [&str; 3] = ["none", "login", "consent"];
+
+/// RFC 8705 §5 `mtls_endpoint_aliases`: the endpoints clients authenticate at, on the
+/// mutual-TLS host `base` with the same paths.
+fn mtls_aliases(
+    base: &str,
+    cfg: &crate::config::EngineConfig,
+) -> serde_json::Map<String, serde_json::Value> {
+    let base = base.trim_end_matches('/');
+    [
+        ("token_endpoint", &cfg.token_endpoint),
+        ("introspection_endpoint", &cfg.introspection_endpoint),
+        ("revocation_endpoint", &cfg.revocation_endpoint),
+        ("pushed_authorization_request_endpoint", &cfg.par_endpoint),
+        ("userinfo_endpoint", &cfg.userinfo_endpoint),
+    ]
+    .into_iter()
+    .map(|(name, endpoint)| {
+        let path = url::Url::parse(endpoint)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        (
+            name.to_owned(),
+            serde_json::Value::String(format!("{base}{path}")),
+        )
+    })
+    .collect()
+}
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
@@ -125,7 +154,7 @@ impl Engine {
             revocation_endpoint_auth_signing_alg_values_supported: algs,
             subject_types_supported: openid.then(|| vec![String::from("public")]),
             access_token_signing_alg_values_supported: signing,
-            id_token_signing_alg_values_supported: Some(id_token_algs),
+            id_token_signing_alg_values_supported: Some(id_token_algs.clone()),
             id_token_encryption_alg_values_supported: Some(strings(&ID_TOKEN_ENCRYPTION_ALGS)),
             id_token_encryption_enc_values_supported: Some(strings(&ID_TOKEN_ENCRYPTION_ENCS)),
             claims_supported: Some(strings(&CLAIMS)),
@@ -139,12 +168,21 @@ impl Engine {
             request_parameter_supported: Some(false),
             request_uri_parameter_supported: Some(false),
             service_documentation: None,
-            tls_client_certificate_bound_access_tokens: None,
-            mtls_endpoint_aliases: None,
-            dpop_signing_alg_values_supported: None,
-            userinfo_signing_alg_values_supported: None,
-            userinfo_encryption_alg_values_supported: None,
-            userinfo_encryption_enc_values_supported: None,
+            // RFC 8705 §3.3: tokens are bound whenever the client presents a certificate.
+            tls_client_certificate_bound_access_tokens: Some(true),
+            mtls_endpoint_aliases: cfg
+                .mtls_endpoint_base
+                .as_deref()
+                .map(|b| mtls_aliases(b, cfg)),
+            dpop_signing_alg_values_supported: Some(
+                crate::dpop::DPOP_SIGNING_ALGS
+                    .iter()
+                    .map(|a| a.as_str().to_owned())
+                    .collect(),
+            ),
+            userinfo_signing_alg_values_supported: Some(id_token_algs),
+            userinfo_encryption_alg_values_supported: Some(strings(&ID_TOKEN_ENCRYPTION_ALGS)),
+            userinfo_encryption_enc_values_supported: Some(strings(&ID_TOKEN_ENCRYPTION_ENCS)),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Encryption of tokens to a client's public key (RFC 7516 JWE; OIDC Core §10.2: "signed
 //! then encrypted", the nested JWT carrying `cty: "JWT"`). Seed 004: tokens carrying personal
 //! information MUST be encrypted; clients opt in by registering
-//! `id_token_encrypted_response_alg` and an encryption key.
+//! `id_token_encrypted_response_alg` (or `userinfo_encrypted_response_alg`) and an encryption
+//! key.
 
 use warden_jose::jwe::{JweAlgorithm, JweEncrypter, JweEncryption};
 
@@ -20,12 +21,29 @@ impl Engine {
         let Some(alg) = client.oidc.id_token_encrypted_response_alg.as_deref() else {
             return Ok(signed);
         };
+        let enc = client.oidc.id_token_encrypted_response_enc.as_deref();
+        self.encrypt_to_client(client, "ID token", alg, enc, signed.as_bytes(), Some("JWT"))
+            .await
+    }
+
+    /// Encrypts `plaintext` to `client`'s registered encryption key (its `jwks`, or the set
+    /// behind its `jwks_uri`) with the `alg` and `enc` (default `A256GCM`) it registered for
+    /// `purpose`. `cty` is `Some("JWT")` when the plaintext is a signed JWT (nested JWT).
+    pub(crate) async fn encrypt_to_client(
+        &self,
+        client: &Client,
+        purpose: &str,
+        alg: &str,
+        enc: Option<&str>,
+        plaintext: &[u8],
+        cty: Option<&str>,
+    ) -> Result<String, OAuthError> {
         let fail = |what: &str| {
-            tracing::error!(client_id = %client.client_id, "ID token encryption: {what}");
+            tracing::error!(client_id = %client.client_id, "{purpose} encryption: {what}");
             OAuthError::server_error()
         };
         let alg: JweAlgorithm = alg.parse().map_err(|_| fail("unknown alg"))?;
-        let enc: JweEncryption = match client.oidc.id_token_encrypted_response_enc.as_deref() {
+        let enc: JweEncryption = match enc {
             None => JweEncryption::A256GCM,
             Some(e) => e.parse().map_err(|_| fail("unknown enc"))?,
         };
@@ -41,7 +59,7 @@ impl Engine {
         let encrypter =
             JweEncrypter::from_jwk_set(&set, alg, enc).map_err(|_| fail("no usable key"))?;
         encrypter
-            .encrypt(signed.as_bytes(), Some("JWT"))
+            .encrypt(plaintext, cty)
             .map_err(|_| fail("encryption failed"))
     }
 }

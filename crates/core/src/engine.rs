@@ -51,6 +51,8 @@ pub struct Engine {
     pub(crate) password_slots: Arc<tokio::sync::Semaphore>,
     pub(crate) fetcher: Arc<dyn JwksFetcher>,
     pub(crate) client_keys: ClientKeyCache,
+    /// Encrypters of the APIs whose access tokens are encrypted.
+    pub(crate) api_encrypters: crate::access_encryption::ApiEncrypterCache,
     registry: RwLock<Arc<Registry>>,
     keys: RwLock<Arc<KeyRing>>,
     /// Serialises reloads, so a slow reload that read older data can never install it over a
@@ -93,6 +95,7 @@ impl Engine {
             )),
             fetcher,
             client_keys: ClientKeyCache::default(),
+            api_encrypters: Default::default(),
             registry: RwLock::new(Arc::new(Registry::default())),
             keys: RwLock::new(Arc::new(KeyRing::default())),
             reload_lock: tokio::sync::Mutex::new(()),

@@ -14,6 +14,9 @@ pub enum Challenge {
     Basic,
     /// RFC 6750 §3: a bearer token (registration access token) was missing or invalid.
     Bearer,
+    /// RFC 9449 §7.1: a DPoP-bound token or its proof was refused (`WWW-Authenticate: DPoP`
+    /// with the supported `algs`).
+    Dpop,
 }
 
 /// An OAuth error as the engine reports it.

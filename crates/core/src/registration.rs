@@ -16,7 +16,7 @@ use warden_types::{
 use crate::engine::Engine;
 use crate::error::OAuthError;
 use crate::grants::SUPPORTED_GRANTS;
-use crate::model::{AuditEvent, Client, ClientOidc, StoredSecret};
+use crate::model::{AuditEvent, Client, ClientOidc, ClientTls, StoredSecret};
 use crate::secrets::{
     INITIAL_ACCESS_TOKEN_PREFIX, REGISTRATION_TOKEN_PREFIX, generate_client_secret, generate_token,
     random_id, token_hash, well_formed,
@@ -52,6 +52,10 @@ pub struct ValidatedMetadata {
     /// Browser-flow settings (`first_party` is never set from metadata: it is an
     /// administrator's decision).
     pub oidc: ClientOidc,
+    /// RFC 8705 §2.1.2: the certificate identity of a `tls_client_auth` client.
+    pub tls: ClientTls,
+    /// RFC 8705 §3.4 `tls_client_certificate_bound_access_tokens`.
+    pub certificate_bound: bool,
     /// The metadata as it will be stored and returned.
     pub metadata: ClientMetadata,
 }
@@ -251,6 +255,57 @@ fn encryption_key_problem(jwk: &warden_types::jwk::Jwk) -> Option<JweError> {
     last
 }
 
+/// OIDC Registration §2 `{prefix}_encrypted_response_alg` / `_enc` (`prefix` is `id_token` or
+/// `userinfo`): `enc` defaults to A256GCM when `alg` is set, `enc` alone is invalid, and the
+/// client must have a key for `alg` in `jwks` (keys behind `jwks_uri` are fetched when used).
+fn encryption_choice(
+    prefix: &str,
+    raw_alg: Option<&str>,
+    raw_enc: Option<&str>,
+    meta: &ClientMetadata,
+) -> Result<(Option<JweAlgorithm>, Option<JweEncryption>), OAuthError> {
+    let Some(raw_alg) = raw_alg else {
+        if raw_enc.is_some() {
+            return Err(meta_err(format!(
+                "{prefix}_encrypted_response_enc requires {prefix}_encrypted_response_alg"
+            )));
+        }
+        return Ok((None, None));
+    };
+    let alg: JweAlgorithm = raw_alg.parse().map_err(|_| {
+        meta_err(format!(
+            "{prefix}_encrypted_response_alg '{}' is not supported (RSA-OAEP-256, ECDH-ES)",
+            shown(raw_alg)
+        ))
+    })?;
+    let enc: JweEncryption = match raw_enc {
+        None => JweEncryption::A256GCM,
+        Some(raw) => raw.parse().map_err(|_| {
+            meta_err(format!(
+                "{prefix}_encrypted_response_enc '{}' is not supported (A256GCM, A128GCM)",
+                shown(raw)
+            ))
+        })?,
+    };
+    match (&meta.jwks, &meta.jwks_uri) {
+        (Some(set), _) => {
+            if JweEncrypter::from_jwk_set(set, alg, enc).is_err() {
+                return Err(meta_err(format!(
+                    "{prefix}_encrypted_response_alg {alg} requires an encryption key for it in \
+                     jwks"
+                )));
+            }
+        }
+        (None, Some(_)) => {}
+        (None, None) => {
+            return Err(meta_err(format!(
+                "{prefix}_encrypted_response_alg requires jwks or jwks_uri with an encryption key"
+            )));
+        }
+    }
+    Ok((Some(alg), Some(enc)))
+}
+
 /// Validates client metadata (RFC 7591 §2, OIDC Registration §2, RFC 9126 §6, Back-Channel
 /// and RP-Initiated Logout) and fills in defaults.
 pub fn validate_metadata(meta: ClientMetadata) -> Result<ValidatedMetadata, OAuthError> {
@@ -270,11 +325,6 @@ pub(crate) fn validate_metadata_with(
             .parse::<TokenEndpointAuthMethod>()
             .map_err(|_| meta_err("token_endpoint_auth_method is not supported"))?,
     };
-    if auth_method.is_mtls() {
-        return Err(meta_err(
-            "mutual-TLS client authentication is not available on this server yet",
-        ));
-    }
     let public = auth_method == TokenEndpointAuthMethod::None;
     meta.token_endpoint_auth_method = Some(auth_method.as_str().to_owned());
 
@@ -460,6 +510,8 @@ pub(crate) fn validate_metadata_with(
         }
     }
 
+    let tls = mtls_metadata(auth_method, &meta)?;
+
     let auth_signing_alg = match meta.token_endpoint_auth_signing_alg.as_deref() {
         None => None,
         Some(raw) => {
@@ -493,55 +545,34 @@ pub(crate) fn validate_metadata_with(
 
     // OIDC Registration §2: ID token encryption. `enc` defaults to A256GCM when `alg` is
     // set; `enc` alone is invalid.
-    let (enc_alg, enc_enc) = match (
+    let (enc_alg, enc_enc) = encryption_choice(
+        "id_token",
         meta.id_token_encrypted_response_alg.as_deref(),
         meta.id_token_encrypted_response_enc.as_deref(),
-    ) {
-        (None, None) => (None, None),
-        (None, Some(_)) => {
-            return Err(meta_err(
-                "id_token_encrypted_response_enc requires id_token_encrypted_response_alg",
-            ));
-        }
-        (Some(raw_alg), raw_enc) => {
-            let alg: JweAlgorithm = raw_alg.parse().map_err(|_| {
-                meta_err(format!(
-                    "id_token_encrypted_response_alg '{}' is not supported (RSA-OAEP-256, ECDH-ES)",
-                    shown(raw_alg)
-                ))
-            })?;
-            let enc: JweEncryption = match raw_enc {
-                None => JweEncryption::A256GCM,
-                Some(raw) => raw.parse().map_err(|_| {
-                    meta_err(format!(
-                        "id_token_encrypted_response_enc '{}' is not supported (A256GCM, A128GCM)",
-                        shown(raw)
-                    ))
-                })?,
-            };
-            match (&meta.jwks, &meta.jwks_uri) {
-                (Some(set), _) => {
-                    if JweEncrypter::from_jwk_set(set, alg, enc).is_err() {
-                        return Err(meta_err(format!(
-                            "id_token_encrypted_response_alg {alg} requires an encryption key \
-                             for it in jwks"
-                        )));
-                    }
-                }
-                // Keys by reference are fetched when an ID token is encrypted.
-                (None, Some(_)) => {}
-                (None, None) => {
-                    return Err(meta_err(
-                        "id_token_encrypted_response_alg requires jwks or jwks_uri with an \
-                         encryption key",
-                    ));
-                }
-            }
-            (Some(alg), Some(enc))
-        }
-    };
+        &meta,
+    )?;
     meta.id_token_encrypted_response_alg = enc_alg.map(|a| a.as_str().to_owned());
     meta.id_token_encrypted_response_enc = enc_enc.map(|e| e.as_str().to_owned());
+
+    // OIDC Registration §2: userinfo responses, signed (asymmetric algorithms only) and/or
+    // encrypted with the same rules as ID tokens.
+    let userinfo_signed_response_alg = match meta.userinfo_signed_response_alg.as_deref() {
+        None => None,
+        Some(raw) => Some(raw.parse::<SigningAlg>().map_err(|_| {
+            meta_err(format!(
+                "userinfo_signed_response_alg '{}' is not supported (RS256, PS256, ES256, EdDSA)",
+                shown(raw)
+            ))
+        })?),
+    };
+    let (userinfo_alg, userinfo_enc) = encryption_choice(
+        "userinfo",
+        meta.userinfo_encrypted_response_alg.as_deref(),
+        meta.userinfo_encrypted_response_enc.as_deref(),
+        &meta,
+    )?;
+    meta.userinfo_encrypted_response_alg = userinfo_alg.map(|a| a.as_str().to_owned());
+    meta.userinfo_encrypted_response_enc = userinfo_enc.map(|e| e.as_str().to_owned());
 
     if let Some(subject_type) = meta.subject_type.as_deref()
         && subject_type != "public"
@@ -611,9 +642,9 @@ pub(crate) fn validate_metadata_with(
         id_token_encrypted_response_alg: meta.id_token_encrypted_response_alg.clone(),
         id_token_encrypted_response_enc: meta.id_token_encrypted_response_enc.clone(),
         application_type: meta.application_type.clone(),
-        userinfo_signed_response_alg: None,
-        userinfo_encrypted_response_alg: None,
-        userinfo_encrypted_response_enc: None,
+        userinfo_signed_response_alg,
+        userinfo_encrypted_response_alg: meta.userinfo_encrypted_response_alg.clone(),
+        userinfo_encrypted_response_enc: meta.userinfo_encrypted_response_enc.clone(),
     };
 
     Ok(ValidatedMetadata {
@@ -626,8 +657,52 @@ pub(crate) fn validate_metadata_with(
         client_name: meta.client_name.clone(),
         scope,
         oidc,
+        tls,
+        certificate_bound: meta.tls_client_certificate_bound_access_tokens == Some(true),
         metadata: meta,
     })
+}
+
+/// RFC 8705 §2.1.2 and §2.2: the certificate identity of a `tls_client_auth` client (exactly
+/// one subject DN or SAN), or the pinned certificates of a `self_signed_tls_client_auth` one
+/// (keys with `x5c` in `jwks`; `jwks_uri` is checked when used).
+fn mtls_metadata(
+    auth_method: TokenEndpointAuthMethod,
+    meta: &ClientMetadata,
+) -> Result<ClientTls, OAuthError> {
+    let tls = ClientTls {
+        subject_dn: meta.tls_client_auth_subject_dn.clone(),
+        san_dns: meta.tls_client_auth_san_dns.clone(),
+        san_uri: meta.tls_client_auth_san_uri.clone(),
+        san_ip: meta.tls_client_auth_san_ip.clone(),
+        san_email: meta.tls_client_auth_san_email.clone(),
+    };
+    match auth_method {
+        TokenEndpointAuthMethod::TlsClientAuth => {
+            crate::client_auth::tls::validate_tls_identity(&tls).map_err(meta_err)?;
+            Ok(tls)
+        }
+        _ if !tls.is_empty() => Err(meta_err(
+            "tls_client_auth_subject_dn and tls_client_auth_san_* are only for \
+             token_endpoint_auth_method tls_client_auth",
+        )),
+        TokenEndpointAuthMethod::SelfSignedTlsClientAuth => {
+            match (&meta.jwks, &meta.jwks_uri) {
+                (Some(jwks), _) => {
+                    crate::client_auth::tls::validate_pinned_jwks(jwks).map_err(meta_err)?;
+                }
+                (None, Some(_)) => {}
+                (None, None) => {
+                    return Err(meta_err(
+                        "self_signed_tls_client_auth requires jwks or jwks_uri with the \
+                         client's certificate (x5c)",
+                    ));
+                }
+            }
+            Ok(tls)
+        }
+        _ => Ok(tls),
+    }
 }
 
 /// Parses a JSON registration body into metadata; a wrong type is `invalid_client_metadata`.
@@ -663,6 +738,13 @@ impl Engine {
                 "id_token_signed_response_alg {alg} is not enabled on this server"
             )));
         }
+        if let Some(alg) = validated.oidc.userinfo_signed_response_alg
+            && !self.config.signing_algs.contains(&alg)
+        {
+            return Err(meta_err(format!(
+                "userinfo_signed_response_alg {alg} is not enabled on this server"
+            )));
+        }
         Ok(())
     }
 
@@ -675,6 +757,8 @@ impl Engine {
     ) -> Result<(Client, Option<SecretString>), OAuthError> {
         let client_id = random_id();
         let (stored, secret) = self.new_secret(&client_id, validated.auth_method)?;
+        // RFC 9449 §5.2 `dpop_bound_access_tokens`.
+        let dpop_bound = validated.metadata.dpop_bound_access_tokens == Some(true);
         let client = Client {
             client_id: ClientId::new(client_id),
             name: validated
@@ -697,8 +781,11 @@ impl Engine {
             registration_token_hash: None,
             registration_token_sealed: None,
             oidc: validated.oidc,
-            tls: Default::default(),
-            binding: Default::default(),
+            tls: validated.tls,
+            binding: crate::model::ClientBinding {
+                certificate_bound: validated.certificate_bound,
+                dpop_bound,
+            },
             created_at: now,
             updated_at: now,
         };
@@ -755,6 +842,26 @@ impl Engine {
         });
         metadata.token_endpoint_auth_signing_alg =
             client.auth_signing_alg.map(|a| a.as_str().to_owned());
+        // RFC 8705: the current certificate identity and binding (the CLI may change them).
+        metadata.tls_client_auth_subject_dn = client.tls.subject_dn.clone();
+        metadata.tls_client_auth_san_dns = client.tls.san_dns.clone();
+        metadata.tls_client_auth_san_uri = client.tls.san_uri.clone();
+        metadata.tls_client_auth_san_ip = client.tls.san_ip.clone();
+        metadata.tls_client_auth_san_email = client.tls.san_email.clone();
+        if client.binding.certificate_bound {
+            metadata.tls_client_certificate_bound_access_tokens = Some(true);
+        } else if metadata
+            .tls_client_certificate_bound_access_tokens
+            .is_some()
+        {
+            metadata.tls_client_certificate_bound_access_tokens = Some(false);
+        }
+        // RFC 9449 §5.2: the current DPoP binding (the CLI may change it).
+        if client.binding.dpop_bound {
+            metadata.dpop_bound_access_tokens = Some(true);
+        } else if metadata.dpop_bound_access_tokens.is_some() {
+            metadata.dpop_bound_access_tokens = Some(false);
+        }
         let grants = (!client.grants.is_empty()).then(|| {
             client
                 .grants
@@ -1019,6 +1126,9 @@ impl Engine {
         client.jwks = validated.jwks;
         client.jwks_uri = validated.jwks_uri;
         client.auth_signing_alg = validated.auth_signing_alg;
+        client.tls = validated.tls;
+        client.binding.certificate_bound = validated.certificate_bound;
+        client.binding.dpop_bound = validated.metadata.dpop_bound_access_tokens == Some(true);
         // The exchange policy may be kept or narrowed here, never widened: widening is for
         // an administrator, or a new registration with an initial access token.
         let policy = self.exchange_policy(&validated.metadata)?;

@@ -36,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+pub mod dpop;
 pub mod error;
 pub mod jwe;
 pub mod jwk;

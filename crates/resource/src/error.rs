@@ -5,6 +5,8 @@
 //! server's side (the issuer's keys or introspection endpoint unreachable) are not the client's
 //! fault: they map to `503`, carry no `WWW-Authenticate` and reveal nothing.
 
+use warden_types::JwsAlgorithm;
+
 /// Why [`Validator::validate`](crate::Validator::validate) refused a token.
 ///
 /// All variants but [`KeysUnavailable`](Self::KeysUnavailable) and
@@ -21,11 +23,65 @@ pub enum ValidationError {
     /// [RFC 7515 §7.1]: https://www.rfc-editor.org/rfc/rfc7515#section-7.1
     #[error("the access token is malformed")]
     Malformed,
-    /// An encrypted JWT (compact JWE, five parts); not supported ([RFC 9068 §4] step 2).
+    /// An encrypted JWT (compact JWE, five parts) and no decryption key is configured
+    /// ([`ValidatorBuilder::decryption_key_pem`](crate::ValidatorBuilder::decryption_key_pem);
+    /// [RFC 9068 §4] step 2).
     ///
     /// [RFC 9068 §4]: https://www.rfc-editor.org/rfc/rfc9068#section-4
     #[error("encrypted access tokens are not supported")]
     Encrypted,
+    /// An encrypted JWT that does not decrypt with the configured key (wrong key, an `alg` or
+    /// `enc` other than `RSA-OAEP-256`/`ECDH-ES` with `A256GCM`/`A128GCM`, altered parts), or
+    /// whose content is not a nested JWT (`cty` `JWT`, [RFC 7519 §5.2]).
+    ///
+    /// [RFC 7519 §5.2]: https://www.rfc-editor.org/rfc/rfc7519#section-5.2
+    #[error("the encrypted access token could not be decrypted")]
+    Undecryptable,
+    /// A DPoP-bound token (`cnf.jkt`, or `token_type` `DPoP` from introspection) presented as a
+    /// bearer token ([RFC 9449 §7.2]).
+    ///
+    /// [RFC 9449 §7.2]: https://www.rfc-editor.org/rfc/rfc9449#section-7.2
+    #[error("a DPoP-bound token must be presented with the DPoP scheme")]
+    DpopBoundAsBearer,
+    /// The `DPoP` scheme with a token that is not bound to a DPoP key ([RFC 9449 §7.1]).
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    #[error("the access token is not bound to a DPoP key")]
+    NotDpopBound,
+    /// The DPoP proof's key is not the key the token is bound to: its RFC 7638 thumbprint
+    /// differs from `cnf.jkt` ([RFC 9449 §7.1]).
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    #[error("the DPoP proof key does not match the token's binding")]
+    DpopKeyMismatch,
+    /// The DPoP proof is missing or fails a check of [RFC 9449 §4.3]; the text names the
+    /// check. Answered with `error="invalid_dpop_proof"`.
+    ///
+    /// [RFC 9449 §4.3]: https://www.rfc-editor.org/rfc/rfc9449#section-4.3
+    #[error("the DPoP proof is invalid: {0}")]
+    InvalidDpopProof(&'static str),
+    /// The resource server requires a DPoP nonce and the proof has none, or a stale one
+    /// ([RFC 9449 §9]). Carries the nonce to send in the `DPoP-Nonce` header; it is not part
+    /// of the text.
+    ///
+    /// [RFC 9449 §9]: https://www.rfc-editor.org/rfc/rfc9449#section-9
+    #[error("the resource server requires a DPoP nonce")]
+    UseDpopNonce(
+        /// The nonce the client must use.
+        String,
+    ),
+    /// A certificate-bound token (`cnf["x5t#S256"]`, [RFC 8705 §3]) and the request came
+    /// without a client certificate.
+    ///
+    /// [RFC 8705 §3]: https://www.rfc-editor.org/rfc/rfc8705#section-3
+    #[error("certificate-bound token presented without its certificate")]
+    CertificateRequired,
+    /// A certificate-bound token and the request's client certificate is another one
+    /// ([RFC 8705 §3]).
+    ///
+    /// [RFC 8705 §3]: https://www.rfc-editor.org/rfc/rfc8705#section-3
+    #[error("the client certificate does not match the token's binding")]
+    CertificateMismatch,
     /// The `typ` header is not `at+jwt` ([RFC 9068 §4] step 1): an ID token or another JWT
     /// presented as an access token.
     ///
@@ -93,12 +149,35 @@ pub enum ValidationError {
     /// The introspection endpoint failed or answered nonsense. Server-side: `503`.
     #[error("token introspection is unavailable")]
     IntrospectionUnavailable,
+    /// The DPoP replay cache is full of unexpired proofs, so a new one cannot be remembered
+    /// ([`ValidatorBuilder::dpop_replay_cache_capacity`](crate::ValidatorBuilder::dpop_replay_cache_capacity)).
+    /// Server-side: `503`.
+    #[error("the DPoP replay cache is full")]
+    ReplayCacheFull,
 }
 
 impl ValidationError {
     /// Whether the resource server, not the token, is at fault (answer `503`, not `401`).
     pub fn is_server_error(&self) -> bool {
-        matches!(self, Self::KeysUnavailable | Self::IntrospectionUnavailable)
+        matches!(
+            self,
+            Self::KeysUnavailable | Self::IntrospectionUnavailable | Self::ReplayCacheFull
+        )
+    }
+
+    /// The error code of the challenge: `invalid_dpop_proof` and `use_dpop_nonce`
+    /// ([RFC 9449 §7.1], §9), `temporarily_unavailable` for server-side errors, else
+    /// `invalid_token` ([RFC 6750 §3.1]).
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+    pub fn error_code(&self) -> &'static str {
+        match self {
+            e if e.is_server_error() => "temporarily_unavailable",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce(_) => "use_dpop_nonce",
+            _ => "invalid_token",
+        }
     }
 
     /// The HTTP status to answer with: `401` for a bad token ([RFC 6750 §3.1]), `503` when the
@@ -119,15 +198,17 @@ impl ValidationError {
     }
 }
 
-/// The outcome of authenticating an HTTP request with a bearer token ([RFC 6750 §3]); what the
-/// axum extractor and layer turn into a response.
+/// The outcome of authenticating an HTTP request with a bearer ([RFC 6750 §3]) or DPoP
+/// ([RFC 9449 §7]) token; what the axum extractor and layer turn into a response.
 ///
 /// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
+/// [RFC 9449 §7]: https://www.rfc-editor.org/rfc/rfc9449#section-7
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// No `Authorization: Bearer` header. [RFC 6750 §3.1]: "If the request lacks any
-    /// authentication information …, the resource server SHOULD NOT include an error code".
+    /// No `Authorization: Bearer` or `Authorization: DPoP` header. [RFC 6750 §3.1]: "If the
+    /// request lacks any authentication information …, the resource server SHOULD NOT include
+    /// an error code". Answered with both challenges, `Bearer realm="…"` and `DPoP algs="…"`.
     ///
     /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
     #[error("no bearer token")]
@@ -138,7 +219,7 @@ pub enum AuthError {
     /// [RFC 6750 §3.1]: https://www.rfc-editor.org/rfc/rfc6750#section-3.1
     #[error("the Authorization header is malformed")]
     InvalidRequest,
-    /// The token was refused.
+    /// The token, presented with the `Bearer` scheme, was refused: a `Bearer` challenge.
     #[error(transparent)]
     Token(#[from] ValidationError),
     /// The token is valid but lacks a scope: `403` `insufficient_scope` with the `scope`
@@ -150,17 +231,33 @@ pub enum AuthError {
         /// The scopes the request needs, space-separated.
         String,
     ),
+    /// The token or its proof, presented with the `DPoP` scheme, was refused: a `DPoP`
+    /// challenge with `error="invalid_token"`, `"invalid_dpop_proof"` or `"use_dpop_nonce"`
+    /// ([RFC 9449 §7.1]).
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    #[error(transparent)]
+    Dpop(ValidationError),
+    /// Like [`InsufficientScope`](Self::InsufficientScope), for a request with the `DPoP`
+    /// scheme: the challenge is a `DPoP` one.
+    #[error("the token lacks a required scope")]
+    DpopInsufficientScope(
+        /// The scopes the request needs, space-separated.
+        String,
+    ),
 }
 
 impl AuthError {
-    /// The RFC 6750 §3.1 error code, if any.
+    /// The error code of the challenge, if any: RFC 6750 §3.1 codes, and RFC 9449's
+    /// `invalid_dpop_proof` and `use_dpop_nonce`.
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
             Self::MissingToken => None,
             Self::InvalidRequest => Some("invalid_request"),
-            Self::Token(e) if e.is_server_error() => Some("temporarily_unavailable"),
-            Self::Token(_) => Some("invalid_token"),
-            Self::InsufficientScope(_) => Some("insufficient_scope"),
+            Self::Token(e) | Self::Dpop(e) => Some(e.error_code()),
+            Self::InsufficientScope(_) | Self::DpopInsufficientScope(_) => {
+                Some("insufficient_scope")
+            }
         }
     }
 
@@ -171,35 +268,83 @@ impl AuthError {
         match self {
             Self::MissingToken => 401,
             Self::InvalidRequest => 400,
-            Self::Token(e) => e.status(),
-            Self::InsufficientScope(_) => 403,
+            Self::Token(e) | Self::Dpop(e) => e.status(),
+            Self::InsufficientScope(_) | Self::DpopInsufficientScope(_) => 403,
         }
     }
 
-    /// The `WWW-Authenticate` header value ([RFC 6750 §3]), or `None` for server-side errors.
+    /// The nonce to send in a `DPoP-Nonce` header ([RFC 9449 §9]) with a `use_dpop_nonce`
+    /// error.
+    ///
+    /// [RFC 9449 §9]: https://www.rfc-editor.org/rfc/rfc9449#section-9
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        match self {
+            Self::Dpop(ValidationError::UseDpopNonce(nonce)) => Some(nonce),
+            _ => None,
+        }
+    }
+
+    /// The first `WWW-Authenticate` challenge ([RFC 6750 §3], [RFC 9449 §7.1]) with the
+    /// default DPoP algorithms, or `None` for server-side errors. See
+    /// [`challenges`](Self::challenges) for all of them.
     ///
     /// [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
     pub fn www_authenticate(&self, realm: &str) -> Option<String> {
-        let mut value = format!("Bearer realm={}", quote(realm));
+        self.challenges(realm, &crate::validator::DEFAULT_DPOP_ALGORITHMS)
+            .into_iter()
+            .next()
+    }
+
+    /// Every `WWW-Authenticate` challenge to answer with, one header value each (none for
+    /// server-side errors):
+    ///
+    /// - no credentials: `Bearer realm="…"` and `DPoP algs="…"`;
+    /// - a `Bearer` request: the RFC 6750 challenge, `Bearer realm="…", error="…",
+    ///   error_description="…"` (plus `scope="…"`), and for a DPoP-bound token sent as bearer
+    ///   also `DPoP algs="…"`;
+    /// - a `DPoP` request: `DPoP error="…", error_description="…", algs="…"` (plus
+    ///   `scope="…"`), as in [RFC 9449 §7.1].
+    ///
+    /// `dpop_algs` are the proof algorithms the resource server accepts.
+    ///
+    /// [RFC 9449 §7.1]: https://www.rfc-editor.org/rfc/rfc9449#section-7.1
+    pub fn challenges(&self, realm: &str, dpop_algs: &[JwsAlgorithm]) -> Vec<String> {
+        let algs = quote(
+            &dpop_algs
+                .iter()
+                .map(|alg| alg.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        let bearer = format!("Bearer realm={}", quote(realm));
+        let description = quote(&self.to_string());
         match self {
-            Self::MissingToken => {}
-            Self::Token(e) if e.is_server_error() => return None,
+            Self::MissingToken => vec![bearer, format!("DPoP algs={algs}")],
+            Self::Token(e) | Self::Dpop(e) if e.is_server_error() => Vec::new(),
             Self::InvalidRequest | Self::Token(_) => {
                 let code = self.error_code().unwrap_or("invalid_token");
-                value.push_str(&format!(
-                    ", error=\"{code}\", error_description={}",
-                    quote(&self.to_string())
-                ));
+                let mut challenges = vec![format!(
+                    "{bearer}, error=\"{code}\", error_description={description}"
+                )];
+                if matches!(self, Self::Token(ValidationError::DpopBoundAsBearer)) {
+                    challenges.push(format!("DPoP algs={algs}"));
+                }
+                challenges
             }
-            Self::InsufficientScope(scope) => {
-                value.push_str(&format!(
-                    ", error=\"insufficient_scope\", error_description={}, scope={}",
-                    quote(&self.to_string()),
-                    quote(scope)
-                ));
-            }
+            Self::InsufficientScope(scope) => vec![format!(
+                "{bearer}, error=\"insufficient_scope\", error_description={description}, scope={}",
+                quote(scope)
+            )],
+            Self::Dpop(e) => vec![format!(
+                "DPoP error=\"{}\", error_description={description}, algs={algs}",
+                e.error_code()
+            )],
+            Self::DpopInsufficientScope(scope) => vec![format!(
+                "DPoP error=\"insufficient_scope\", error_description={description}, scope={}, algs={algs}",
+                quote(scope)
+            )],
         }
-        Some(value)
     }
 }
 
@@ -278,5 +423,45 @@ mod tests {
         assert_eq!(ValidationError::KeysUnavailable.status(), 503);
         assert_eq!(AuthError::InvalidRequest.status(), 400);
         assert_eq!(quote("a\"b\\c\n"), "\"abc\"");
+    }
+
+    #[test]
+    fn dpop_challenges() {
+        let algs = [JwsAlgorithm::ES256, JwsAlgorithm::EdDSA];
+        assert_eq!(
+            AuthError::MissingToken.challenges("api", &algs),
+            [r#"Bearer realm="api""#, r#"DPoP algs="ES256 EdDSA""#]
+        );
+        assert_eq!(
+            AuthError::Dpop(ValidationError::InvalidDpopProof("htm")).challenges("api", &algs),
+            [
+                r#"DPoP error="invalid_dpop_proof", error_description="the DPoP proof is invalid: htm", algs="ES256 EdDSA""#
+            ]
+        );
+        let nonce = AuthError::Dpop(ValidationError::UseDpopNonce("n1".into()));
+        assert_eq!(nonce.dpop_nonce(), Some("n1"));
+        assert_eq!(nonce.status(), 401);
+        assert!(nonce.challenges("api", &algs)[0].starts_with(r#"DPoP error="use_dpop_nonce""#));
+        assert!(!nonce.challenges("api", &algs)[0].contains("n1"));
+        let bound = AuthError::Token(ValidationError::DpopBoundAsBearer).challenges("api", &algs);
+        assert!(bound[0].starts_with(r#"Bearer realm="api", error="invalid_token""#));
+        assert_eq!(bound[1], r#"DPoP algs="ES256 EdDSA""#);
+        assert_eq!(
+            AuthError::DpopInsufficientScope("a b".into()).challenges("api", &algs),
+            [
+                r#"DPoP error="insufficient_scope", error_description="the token lacks a required scope", scope="a b", algs="ES256 EdDSA""#
+            ]
+        );
+        assert!(
+            AuthError::Dpop(ValidationError::ReplayCacheFull)
+                .challenges("api", &algs)
+                .is_empty()
+        );
+        assert_eq!(
+            AuthError::Token(ValidationError::CertificateRequired)
+                .www_authenticate("api")
+                .unwrap(),
+            r#"Bearer realm="api", error="invalid_token", error_description="certificate-bound token presented without its certificate""#
+        );
     }
 }

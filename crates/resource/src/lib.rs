@@ -64,10 +64,12 @@
 mod axum;
 pub mod clock;
 mod discovery;
+mod dpop;
 pub mod error;
 mod http;
 mod introspection;
 mod jwks;
+pub mod request;
 pub mod token;
 pub mod validator;
 
@@ -75,6 +77,7 @@ pub mod validator;
 pub use crate::axum::{Authenticated, BearerToken, Rejection, RequireScope, RequireScopeLayer};
 pub use clock::{Clock, UnixTime};
 pub use error::{AuthError, BuildError, ValidationError};
+pub use request::{PeerCertificate, RequestInfo};
 pub use token::{AccessToken, TokenSource};
 pub(crate) use validator::Expectations;
 pub use validator::{Validator, ValidatorBuilder};

@@ -60,6 +60,19 @@ impl AccessToken {
         let jti = string("jti")?;
         // RFC 9068 §2.2.3: "scope" is a space-delimited string (RFC 8693 §4.2); omitted when
         // no scope was granted.
+        // RFC 7800 §3.1: `cnf` is an object; the members this crate checks must be strings
+        // (RFC 9449 §6.1 `jkt`, RFC 8705 §3.1 `x5t#S256`). Other members are not understood
+        // and ignored.
+        if let Some(cnf) = claims.get("cnf") {
+            let cnf = cnf
+                .as_object()
+                .ok_or(ValidationError::MissingClaim("cnf"))?;
+            for member in ["jkt", "x5t#S256"] {
+                if cnf.get(member).is_some_and(|v| !v.is_string()) {
+                    return Err(ValidationError::MissingClaim("cnf"));
+                }
+            }
+        }
         let scope = match string("scope")? {
             Some(s) => Scope::parse(&s).map_err(|_| ValidationError::MissingClaim("scope"))?,
             None => Scope::empty(),
@@ -145,6 +158,51 @@ impl AccessToken {
     /// [RFC 8693 §4.1]: https://www.rfc-editor.org/rfc/rfc8693#section-4.1
     pub fn act(&self) -> Option<&Value> {
         self.claims.get("act")
+    }
+
+    /// The confirmation claim (`cnf`, [RFC 7800 §3.1]) of a sender-constrained token: `jkt`
+    /// for a DPoP-bound token ([RFC 9449 §6]), `x5t#S256` for a certificate-bound one
+    /// ([RFC 8705 §3.1]). `None` for a plain bearer token.
+    ///
+    /// [RFC 7800 §3.1]: https://www.rfc-editor.org/rfc/rfc7800#section-3.1
+    /// [RFC 9449 §6]: https://www.rfc-editor.org/rfc/rfc9449#section-6
+    /// [RFC 8705 §3.1]: https://www.rfc-editor.org/rfc/rfc8705#section-3.1
+    pub fn cnf(&self) -> Option<&Map<String, Value>> {
+        self.claims.get("cnf").and_then(Value::as_object)
+    }
+
+    /// `cnf.jkt`: the RFC 7638 thumbprint of the DPoP key the token is bound to.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.cnf()?.get("jkt")?.as_str()
+    }
+
+    /// `cnf["x5t#S256"]`: the base64url SHA-256 of the client certificate (DER) the token is
+    /// bound to.
+    pub fn certificate_thumbprint(&self) -> Option<&str> {
+        self.cnf()?.get("x5t#S256")?.as_str()
+    }
+
+    /// Whether the token is DPoP-bound: it has `cnf.jkt`, or introspection said
+    /// `token_type` `DPoP` ([RFC 9449 §6.2]). Such a token is only accepted with the `DPoP`
+    /// scheme and a proof of its key.
+    ///
+    /// [RFC 9449 §6.2]: https://www.rfc-editor.org/rfc/rfc9449#section-6.2
+    pub fn is_dpop_bound(&self) -> bool {
+        self.dpop_jkt().is_some()
+            || (self.source == TokenSource::Introspection
+                && self
+                    .claims
+                    .get("token_type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("dpop")))
+    }
+
+    /// Whether the token is bound to a client certificate (`cnf["x5t#S256"]`,
+    /// [RFC 8705 §3]).
+    ///
+    /// [RFC 8705 §3]: https://www.rfc-editor.org/rfc/rfc8705#section-3
+    pub fn is_certificate_bound(&self) -> bool {
+        self.certificate_thumbprint().is_some()
     }
 
     /// Every claim of the token (or of the introspection response), including those above.

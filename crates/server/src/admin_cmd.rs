@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 use warden_core::Engine;
-use warden_core::admin::{AdminError, ExchangePolicyChange, NewApi, NewClient};
+use warden_core::access_encryption::ApiEncryptionRequest;
+use warden_core::admin::{AdminError, ClientTlsChange, ExchangePolicyChange, NewApi, NewClient};
 use warden_core::audit::MemoryAudit;
 use warden_core::clock::Clock;
 use warden_core::issuers::{IssuerKeys, NewTrustedIssuer, TrustedIssuerChange};
 use warden_core::model::{Api, Client, StoredKey, TrustedIssuer, User};
+use warden_core::model::{BindingRequirement, ClientTls};
 use warden_core::users::NewUser;
 use warden_types::jwk::JwkSet;
 use warden_types::{
@@ -17,9 +19,10 @@ use warden_types::{
 };
 
 use crate::cli::{
-    ApiCommand, AuditCommand, ClientCommand, IssuerCommand, KeysCommand, RegistrationTokenCommand,
-    UserCommand,
+    ApiCommand, ApiEncryptionArgs, AuditCommand, ClientCommand, IssuerCommand, KeysCommand,
+    RegistrationTokenCommand, UserCommand,
 };
+use crate::cli::{ClientMtlsArgs, ClientTlsIdentityArgs};
 use crate::config::Settings;
 use crate::duration::parse_duration;
 use crate::state::open_engine;
@@ -63,8 +66,74 @@ fn api_json(api: &Api) -> serde_json::Value {
         "token_format": api.token_format.as_str(),
         "token_lifetime": api.token_lifetime,
         "signing_alg": api.signing_alg.as_str(),
+        "require_binding": api.require_binding.as_str(),
+        "encryption": api.encryption.as_ref().map(|e| json!({
+            "jwk": e.jwk,
+            "alg": e.alg,
+            "enc": e.enc,
+        })),
         "created_at": api.created_at,
     })
+}
+
+/// `--require-binding`.
+fn binding_requirement(value: &str) -> Result<BindingRequirement, String> {
+    match value {
+        "none" => Ok(BindingRequirement::None),
+        "certificate" | "mtls" => Ok(BindingRequirement::Certificate),
+        "dpop" => Ok(BindingRequirement::Dpop),
+        "any" => Ok(BindingRequirement::Any),
+        other => Err(format!(
+            "--require-binding must be none, certificate, dpop or any, not '{other}'"
+        )),
+    }
+}
+
+/// The certificate identity of `--tls-subject-dn` / `--tls-san-*`, if one was given.
+fn tls_identity(args: ClientTlsIdentityArgs) -> Option<ClientTls> {
+    let tls = ClientTls {
+        subject_dn: args.tls_subject_dn,
+        san_dns: args.tls_san_dns,
+        san_uri: args.tls_san_uri,
+        san_ip: args.tls_san_ip,
+        san_email: args.tls_san_email,
+    };
+    (!tls.is_empty()).then_some(tls)
+}
+
+/// The JWK Set of `--cert-file`: the certificate's public key with the certificate as `x5c`.
+fn jwks_from_cert_file(path: &std::path::Path) -> Result<JwkSet, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| format!("--cert-file {shown}: {e}"))?;
+    let der = match CertificateDer::pem_slice_iter(&bytes).next() {
+        Some(cert) => cert
+            .map_err(|e| format!("--cert-file {shown}: bad PEM: {e}"))?
+            .to_vec(),
+        // Not PEM: perhaps DER.
+        None => bytes,
+    };
+    let jwk = warden_core::client_auth::tls::jwk_from_certificate(&der)
+        .map_err(|e| format!("--cert-file {shown}: {e}"))?;
+    Ok(JwkSet { keys: vec![jwk] })
+}
+
+/// The encryption request of `--encryption-key-file` (with `--encryption-alg/-enc`), if any.
+fn encryption_request(args: ApiEncryptionArgs) -> Result<Option<ApiEncryptionRequest>, String> {
+    let Some(path) = args.encryption_key_file else {
+        return Ok(None);
+    };
+    let shown = path.display();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("--encryption-key-file {shown}: {e}"))?;
+    let key: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("--encryption-key-file {shown}: not JSON: {e}"))?;
+    Ok(Some(ApiEncryptionRequest {
+        key,
+        alg: args.encryption_alg,
+        enc: args.encryption_enc,
+    }))
 }
 
 /// `warden api ...`
@@ -77,7 +146,10 @@ pub async fn api(engine: Arc<Engine>, now: i64, cmd: ApiCommand) -> CmdResult {
             token_format,
             token_lifetime,
             signing_alg,
+            encryption,
+            require_binding,
         } => {
+            let require_binding = binding_requirement(&require_binding)?;
             let scopes = Scope::parse(&scopes).map_err(|e| format!("--scopes: {e}"))?;
             let token_format: TokenFormat = token_format
                 .parse()
@@ -87,8 +159,9 @@ pub async fn api(engine: Arc<Engine>, now: i64, cmd: ApiCommand) -> CmdResult {
             let signing_alg: SigningAlg = signing_alg
                 .parse()
                 .map_err(|_| String::from("--signing-alg must be RS256, ES256, PS256 or EdDSA"))?;
+            let encryption = encryption_request(encryption)?;
             let api = engine
-                .create_api(
+                .create_api_with_encryption(
                     NewApi {
                         identifier,
                         name,
@@ -97,11 +170,54 @@ pub async fn api(engine: Arc<Engine>, now: i64, cmd: ApiCommand) -> CmdResult {
                         token_lifetime,
                         signing_alg,
                     },
+                    encryption,
                     now,
                 )
                 .await
                 .map_err(admin)?;
+            if require_binding == BindingRequirement::None {
+                return Ok(api_json(&api));
+            }
+            let api = engine
+                .update_api_binding(api.identifier.as_str(), require_binding, now)
+                .await
+                .map_err(admin)?;
             Ok(api_json(&api))
+        }
+        ApiCommand::Update {
+            identifier,
+            encryption,
+            no_encryption,
+            require_binding,
+        } => {
+            let request = encryption_request(encryption)?;
+            let binding = require_binding
+                .as_deref()
+                .map(binding_requirement)
+                .transpose()?;
+            if request.is_none() && !no_encryption && binding.is_none() {
+                return Err(String::from(
+                    "nothing to change: give --encryption-key-file, --no-encryption or \
+                     --require-binding",
+                ));
+            }
+            if request.is_some() || no_encryption {
+                engine
+                    .update_api_encryption(&identifier, request, now)
+                    .await
+                    .map_err(admin)?;
+            }
+            if let Some(binding) = binding {
+                engine
+                    .update_api_binding(&identifier, binding, now)
+                    .await
+                    .map_err(admin)?;
+            }
+            match engine.store().api(&identifier).await {
+                Ok(Some(api)) => Ok(api_json(&api)),
+                Ok(None) => Err(format!("API {identifier} not found")),
+                Err(e) => Err(e.to_string()),
+            }
         }
         ApiCommand::List => {
             let apis = engine.store().apis().await.map_err(|e| e.to_string())?;
@@ -139,10 +255,18 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
             post_logout_redirect_uris,
             backchannel_logout_uri,
             id_token_alg,
+            userinfo_alg,
             application_type,
             serves,
             exchange_targets,
+            mtls,
+            dpop_bound_tokens,
         } => {
+            let ClientMtlsArgs {
+                identity,
+                cert_file,
+                certificate_bound_tokens,
+            } = mtls;
             let grant_types = grant_types.iter().map(|g| grant_alias(g)).collect();
             let auth_method: TokenEndpointAuthMethod = auth_method.parse().map_err(|_| {
                 String::from(
@@ -164,8 +288,12 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
                             .map_err(|e| format!("--jwks-file {}: {e}", path.display()))?,
                     )
                 }
-                None => None,
+                None => match &cert_file {
+                    Some(path) => Some(jwks_from_cert_file(path)?),
+                    None => None,
+                },
             };
+            let tls = tls_identity(identity).unwrap_or_default();
             let auth_signing_alg: Option<JwsAlgorithm> = match signing_alg {
                 Some(a) => Some(
                     a.parse()
@@ -176,6 +304,12 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
             let id_token_signed_response_alg: Option<SigningAlg> = match id_token_alg {
                 Some(a) => Some(a.parse().map_err(|_| {
                     format!("--id-token-alg: '{a}' is not one of RS256, PS256, ES256, EdDSA")
+                })?),
+                None => None,
+            };
+            let userinfo_signed_response_alg: Option<SigningAlg> = match userinfo_alg {
+                Some(a) => Some(a.parse().map_err(|_| {
+                    format!("--userinfo-alg: '{a}' is not one of RS256, PS256, ES256, EdDSA")
                 })?),
                 None => None,
             };
@@ -206,9 +340,13 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
                         post_logout_redirect_uris,
                         backchannel_logout_uri,
                         id_token_signed_response_alg,
+                        userinfo_signed_response_alg,
                         application_type,
                         serves_api: serves,
                         exchange_targets,
+                        tls,
+                        certificate_bound: certificate_bound_tokens,
+                        dpop_bound: dpop_bound_tokens,
                     },
                     now,
                 )
@@ -218,6 +356,7 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
             // The stored client, for its browser-flow settings.
             if let Ok(Some(c)) = engine.store().client(&info.client_id).await {
                 value["oidc"] = oidc_json(&c);
+                value["binding"] = json!(c.binding);
             }
             Ok(value)
         }
@@ -244,7 +383,24 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
             no_serves,
             exchange_targets,
             no_exchange_targets,
+            mtls,
+            dpop_bound_tokens,
+            no_dpop_bound_tokens,
         } => {
+            let dpop_change = if no_dpop_bound_tokens {
+                Some(false)
+            } else {
+                dpop_bound_tokens.then_some(true)
+            };
+            let tls_change = ClientTlsChange {
+                tls: tls_identity(mtls.identity),
+                certificate_bound: if mtls.no_certificate_bound_tokens {
+                    Some(false)
+                } else {
+                    mtls.certificate_bound_tokens.then_some(true)
+                },
+            };
+            let tls_changed = tls_change.tls.is_some() || tls_change.certificate_bound.is_some();
             let change = ExchangePolicyChange {
                 serves_api: if no_serves {
                     Some(None)
@@ -257,15 +413,33 @@ pub async fn client(engine: Arc<Engine>, now: i64, cmd: ClientCommand) -> CmdRes
                     (!exchange_targets.is_empty()).then_some(exchange_targets)
                 },
             };
-            if change.serves_api.is_none() && change.exchange_targets.is_none() {
+            let exchange_changed = change.serves_api.is_some() || change.exchange_targets.is_some();
+            if !exchange_changed && !tls_changed && dpop_change.is_none() {
                 return Err(String::from(
-                    "nothing to change: give --serves, --no-serves, --exchange-target or --no-exchange-targets",
+                    "nothing to change: give --serves, --no-serves, --exchange-target, \
+                     --no-exchange-targets, --tls-subject-dn / --tls-san-*, \
+                     --certificate-bound-tokens, --no-certificate-bound-tokens, \
+                     --dpop-bound-tokens or --no-dpop-bound-tokens",
                 ));
             }
-            engine
-                .update_exchange_policy(&client_id, change, now)
-                .await
-                .map_err(admin)?;
+            if let Some(bound) = dpop_change {
+                engine
+                    .update_client_dpop_bound(&client_id, bound, now)
+                    .await
+                    .map_err(admin)?;
+            }
+            if tls_changed {
+                engine
+                    .update_client_tls(&client_id, tls_change, now)
+                    .await
+                    .map_err(admin)?;
+            }
+            if exchange_changed {
+                engine
+                    .update_exchange_policy(&client_id, change, now)
+                    .await
+                    .map_err(admin)?;
+            }
             match engine.store().client(&client_id).await {
                 Ok(Some(c)) => client_json(&engine, &c),
                 Ok(None) => Err(format!("client {client_id} not found")),
@@ -311,6 +485,9 @@ fn oidc_json(client: &Client) -> serde_json::Value {
         "id_token_signed_response_alg": client.id_token_alg().as_str(),
         "id_token_encrypted_response_alg": o.id_token_encrypted_response_alg,
         "id_token_encrypted_response_enc": o.id_token_encrypted_response_enc,
+        "userinfo_signed_response_alg": o.userinfo_signed_response_alg.map(|a| a.as_str()),
+        "userinfo_encrypted_response_alg": o.userinfo_encrypted_response_alg,
+        "userinfo_encrypted_response_enc": o.userinfo_encrypted_response_enc,
         "application_type": o.application_type.as_deref().unwrap_or("web"),
     })
 }
@@ -320,6 +497,7 @@ fn client_json(engine: &Engine, client: &Client) -> CmdResult {
     let mut value =
         serde_json::to_value(engine.client_information(client)).map_err(|e| e.to_string())?;
     value["oidc"] = oidc_json(client);
+    value["binding"] = json!(client.binding);
     Ok(value)
 }
 

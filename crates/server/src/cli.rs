@@ -56,14 +56,26 @@ pub enum Command {
 }
 
 /// Options of `serve` and `check-config`.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "WARDEN_LISTEN")]
     pub listen: Option<String>,
-    /// Issuer URL, used exactly as given (default http://LISTEN, the listen address).
+    /// Issuer URL, used exactly as given (default http://LISTEN, or https://LISTEN when
+    /// serving TLS).
     #[arg(long, env = "WARDEN_ISSUER")]
     pub issuer: Option<String>,
+    /// PEM certificate chain to serve HTTPS with (needs --tls-key). Reloaded on SIGHUP and
+    /// when the file changes.
+    #[arg(long, env = "WARDEN_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "WARDEN_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM bundle of the CAs that issue client certificates; set, Warden asks TLS clients
+    /// for a certificate (optional for them).
+    #[arg(long, env = "WARDEN_TLS_CLIENT_CA", value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// `warden api ...`
@@ -88,6 +100,26 @@ pub enum ApiCommand {
         /// RS256, ES256, PS256 or EdDSA.
         #[arg(long, default_value = "RS256")]
         signing_alg: String,
+        /// Encryption of the API's access tokens.
+        #[command(flatten)]
+        encryption: ApiEncryptionArgs,
+        /// Proof of possession its tokens need: none, certificate (mutual TLS), dpop or any.
+        #[arg(long, default_value = "none", value_name = "KIND")]
+        require_binding: String,
+    },
+    /// Change an API's settings; prints the API.
+    Update {
+        /// Identifier.
+        identifier: String,
+        /// Encryption of the API's access tokens (replaces the current key).
+        #[command(flatten)]
+        encryption: ApiEncryptionArgs,
+        /// Stop encrypting the API's access tokens.
+        #[arg(long, conflicts_with = "encryption_key_file")]
+        no_encryption: bool,
+        /// Proof of possession its tokens need: none, certificate (mutual TLS), dpop or any.
+        #[arg(long, value_name = "KIND")]
+        require_binding: Option<String>,
     },
     /// List APIs.
     List,
@@ -101,6 +133,22 @@ pub enum ApiCommand {
         /// Identifier.
         identifier: String,
     },
+}
+
+/// Encrypted access tokens (JWE) for an API: `api create` and `api update`.
+#[derive(Debug, Args, Default)]
+pub struct ApiEncryptionArgs {
+    /// The API's public encryption key, a JWK or a JWK Set holding one encryption key (RSA of
+    /// 2048 bits or more, or EC P-256/P-384). JWT access tokens for the API are then signed
+    /// and encrypted to it; only the API, holding the private key, can read them.
+    #[arg(long, value_name = "FILE")]
+    pub encryption_key_file: Option<PathBuf>,
+    /// Key management: RSA-OAEP-256 (default for RSA keys) or ECDH-ES (default for EC keys).
+    #[arg(long, requires = "encryption_key_file")]
+    pub encryption_alg: Option<String>,
+    /// Content encryption: A256GCM (default) or A128GCM.
+    #[arg(long, requires = "encryption_key_file")]
+    pub encryption_enc: Option<String>,
 }
 
 /// `warden client ...`
@@ -160,6 +208,9 @@ pub enum ClientCommand {
         /// ID token signing algorithm: RS256 (default), PS256, ES256 or EdDSA.
         #[arg(long)]
         id_token_alg: Option<String>,
+        /// Sign userinfo responses (a JWT instead of JSON): RS256, PS256, ES256 or EdDSA.
+        #[arg(long)]
+        userinfo_alg: Option<String>,
         /// web (default) or native (RFC 8252: loopback and private-use redirect URIs).
         #[arg(long)]
         application_type: Option<String>,
@@ -170,8 +221,15 @@ pub enum ClientCommand {
         /// An API this client may obtain tokens for by token exchange (repeatable).
         #[arg(long = "exchange-target")]
         exchange_targets: Vec<String>,
+        /// Mutual TLS (RFC 8705): certificate identity, pinned certificate, bound tokens.
+        #[command(flatten)]
+        mtls: ClientMtlsArgs,
+        /// Its access tokens must be DPoP-bound: token requests without a DPoP proof are
+        /// refused (RFC 9449 dpop_bound_access_tokens).
+        #[arg(long)]
+        dpop_bound_tokens: bool,
     },
-    /// Change a client's token exchange policy; prints the client.
+    /// Change a client's token exchange policy or mutual-TLS settings; prints the client.
     Update {
         /// Client id.
         client_id: String,
@@ -187,6 +245,15 @@ pub enum ClientCommand {
         /// Remove every exchange target.
         #[arg(long)]
         no_exchange_targets: bool,
+        /// Mutual TLS (RFC 8705): certificate identity and bound tokens.
+        #[command(flatten)]
+        mtls: ClientMtlsUpdateArgs,
+        /// Require DPoP-bound access tokens from now on (RFC 9449 dpop_bound_access_tokens).
+        #[arg(long, conflicts_with = "no_dpop_bound_tokens")]
+        dpop_bound_tokens: bool,
+        /// Stop requiring DPoP-bound access tokens.
+        #[arg(long)]
+        no_dpop_bound_tokens: bool,
     },
     /// List clients.
     List,
@@ -205,6 +272,57 @@ pub enum ClientCommand {
         /// Client id.
         client_id: String,
     },
+}
+
+/// The certificate identity of a `tls_client_auth` client (RFC 8705 §2.1.2): exactly one.
+#[derive(Debug, Args, Default)]
+#[group(multiple = false)]
+pub struct ClientTlsIdentityArgs {
+    /// Subject DN its certificate must have (RFC 4514, e.g. "CN=svc,O=Example").
+    #[arg(long, value_name = "DN")]
+    pub tls_subject_dn: Option<String>,
+    /// A dNSName subject alternative name its certificate must carry.
+    #[arg(long, value_name = "NAME")]
+    pub tls_san_dns: Option<String>,
+    /// A URI subject alternative name its certificate must carry (e.g. a SPIFFE ID).
+    #[arg(long, value_name = "URI")]
+    pub tls_san_uri: Option<String>,
+    /// An iPAddress subject alternative name its certificate must carry.
+    #[arg(long, value_name = "IP")]
+    pub tls_san_ip: Option<String>,
+    /// An rfc822Name (email) subject alternative name its certificate must carry.
+    #[arg(long, value_name = "EMAIL")]
+    pub tls_san_email: Option<String>,
+}
+
+/// Mutual-TLS options of `client create`.
+#[derive(Debug, Args, Default)]
+pub struct ClientMtlsArgs {
+    /// Certificate identity (with --auth-method tls_client_auth).
+    #[command(flatten)]
+    pub identity: ClientTlsIdentityArgs,
+    /// The client's self-signed certificate (PEM), for --auth-method
+    /// self_signed_tls_client_auth: registered as a JWK with the certificate as its x5c.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["jwks_file", "jwks_uri"])]
+    pub cert_file: Option<PathBuf>,
+    /// Every token request must present the client certificate, and its access tokens are
+    /// bound to it (RFC 8705 §3).
+    #[arg(long)]
+    pub certificate_bound_tokens: bool,
+}
+
+/// Mutual-TLS options of `client update`.
+#[derive(Debug, Args, Default)]
+pub struct ClientMtlsUpdateArgs {
+    /// New certificate identity of a tls_client_auth client (replaces the current one).
+    #[command(flatten)]
+    pub identity: ClientTlsIdentityArgs,
+    /// Make certificate-bound access tokens mandatory for this client.
+    #[arg(long, conflicts_with = "no_certificate_bound_tokens")]
+    pub certificate_bound_tokens: bool,
+    /// Stop requiring certificate-bound access tokens.
+    #[arg(long)]
+    pub no_certificate_bound_tokens: bool,
 }
 
 /// `warden user ...`. ID is the user's sub, username or email.

@@ -56,6 +56,31 @@ pub struct FileConfig {
     oidc: OidcSection,
     #[serde(default)]
     token_exchange: TokenExchangeSection,
+    #[serde(default)]
+    tls: TlsSection,
+    #[serde(default)]
+    dpop: DpopSection,
+}
+
+/// `[dpop]`: DPoP proofs (RFC 9449) at the token endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DpopSection {
+    require_nonce: Option<bool>,
+    proof_max_age: Option<DurationValue>,
+    nonce_lifetime: Option<DurationValue>,
+}
+
+/// `[tls]`: TLS serving, client certificates, the proxy header, the mTLS alias host.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsSection {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+    client_cert_header: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    mtls_endpoint_base: Option<String>,
 }
 
 /// `[token_exchange]`: RFC 8693 limits.
@@ -238,8 +263,11 @@ impl Settings {
             }
         };
 
+        let tls = resolve_tls(serve, &file.tls, &mut problems);
+        // Serving TLS, the default issuer is https (and with it every advertised endpoint).
+        let scheme = if tls.cert.is_some() { "https" } else { "http" };
         let issuer = pick(serve.issuer.clone(), None, file.issuer.clone())
-            .unwrap_or_else(|| format!("http://{listen_raw}"));
+            .unwrap_or_else(|| format!("{scheme}://{listen_raw}"));
         match url::Url::parse(&issuer) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
                 // RFC 8414 §2: "a URL that uses the "https" scheme and has no query or
@@ -570,6 +598,8 @@ impl Settings {
             problems.push(format!("login: {e}"));
         }
 
+        let dpop = resolve_dpop(&file.dpop, &mut problems);
+
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -592,8 +622,8 @@ impl Settings {
             branding,
             people,
             max_exchange_chain_depth,
-            tls: TlsSettings::default(),
-            dpop: warden_core::config::DpopConfig::default(),
+            tls,
+            dpop,
         })
     }
 
@@ -616,8 +646,145 @@ impl Settings {
     }
 }
 
+/// `[tls]`, `WARDEN_TLS_*` and `--tls-*`: flags (and their environment variables, read by
+/// clap) over the file. Only the shape is checked here; the files are loaded by
+/// [`crate::tls::TlsReloader::from_settings`] (`serve` and `check-config`).
+fn resolve_tls(serve: &ServeArgs, file: &TlsSection, problems: &mut Vec<String>) -> TlsSettings {
+    let path = |flag: &Option<PathBuf>, file: &Option<PathBuf>| {
+        flag.clone()
+            .or_else(|| file.clone())
+            .filter(|p| !p.as_os_str().is_empty())
+    };
+    let mut cert = path(&serve.tls_cert, &file.cert);
+    let mut key = path(&serve.tls_key, &file.key);
+    if cert.is_some() != key.is_some() {
+        problems.push(String::from(
+            "tls: a certificate and a private key must be given together (--tls-cert and --tls-key, WARDEN_TLS_CERT and WARDEN_TLS_KEY, or tls.cert and tls.key)",
+        ));
+        cert = None;
+        key = None;
+    }
+    let client_ca = path(&serve.tls_client_ca, &file.client_ca);
+    let client_cert_header = pick(
+        None,
+        Some("WARDEN_TLS_CLIENT_CERT_HEADER"),
+        file.client_cert_header.clone(),
+    )
+    .map(|h| h.trim().to_owned())
+    .filter(|h| !h.is_empty());
+    let trusted_proxies: Vec<String> = match env("WARDEN_TLS_TRUSTED_PROXIES") {
+        Some(raw) => raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => file.trusted_proxies.clone().unwrap_or_default(),
+    };
+    if let Err(e) = crate::tls::TrustedProxies::parse(&trusted_proxies) {
+        problems.push(format!("tls.trusted_proxies: {e}"));
+    }
+    if let Some(name) = &client_cert_header {
+        if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            problems.push(format!(
+                "tls.client_cert_header: '{name}' is not a valid header name"
+            ));
+        }
+        if trusted_proxies.is_empty() {
+            problems.push(String::from(
+                "tls.client_cert_header needs tls.trusted_proxies (WARDEN_TLS_TRUSTED_PROXIES): the addresses of the proxies allowed to set it",
+            ));
+        }
+    }
+    if client_ca.is_some() && cert.is_none() && client_cert_header.is_none() {
+        problems.push(String::from(
+            "tls.client_ca is only used when Warden serves TLS (tls.cert, tls.key) or reads client certificates from a proxy (tls.client_cert_header)",
+        ));
+    }
+    let mtls_endpoint_base = pick(
+        None,
+        Some("WARDEN_TLS_MTLS_ENDPOINT_BASE"),
+        file.mtls_endpoint_base.clone(),
+    );
+    if let Some(base) = &mtls_endpoint_base {
+        match url::Url::parse(base) {
+            Ok(u)
+                if u.scheme() == "https"
+                    && u.host_str().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none() => {}
+            _ => problems.push(format!(
+                "tls.mtls_endpoint_base: '{base}' must be an absolute https URL without query or fragment"
+            )),
+        }
+    }
+    TlsSettings {
+        cert,
+        key,
+        client_ca,
+        client_cert_header,
+        trusted_proxies,
+        mtls_endpoint_base,
+    }
+}
+
+/// `[dpop]` and `WARDEN_DPOP_*` over the defaults: whether token-endpoint proofs need a server
+/// nonce, how old a proof may be, how long a nonce lives.
+fn resolve_dpop(file: &DpopSection, problems: &mut Vec<String>) -> warden_core::config::DpopConfig {
+    let defaults = warden_core::config::DpopConfig::default();
+    let require_nonce = match env("WARDEN_DPOP_REQUIRE_NONCE") {
+        Some(v) => match v.as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                problems.push(format!("dpop.require_nonce: '{v}' is not true or false"));
+                defaults.require_nonce
+            }
+        },
+        None => file.require_nonce.unwrap_or(defaults.require_nonce),
+    };
+    let mut duration =
+        |name: &str, env_name: &str, value: &Option<DurationValue>, default, min, max| {
+            let value = match pick(None, Some(env_name), duration_text(value)) {
+                None => return default,
+                Some(raw) => match parse_duration(&raw) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        problems.push(format!("{name}: {e}"));
+                        return default;
+                    }
+                },
+            };
+            if !(min..=max).contains(&value) {
+                problems.push(format!("{name}: must be between {min} and {max} seconds"));
+            }
+            value
+        };
+    let proof_max_age = duration(
+        "dpop.proof_max_age",
+        "WARDEN_DPOP_PROOF_MAX_AGE",
+        &file.proof_max_age,
+        defaults.proof_max_age,
+        1,
+        600,
+    );
+    let nonce_lifetime = duration(
+        "dpop.nonce_lifetime",
+        "WARDEN_DPOP_NONCE_LIFETIME",
+        &file.nonce_lifetime,
+        defaults.nonce_lifetime,
+        10,
+        3600,
+    );
+    warden_core::config::DpopConfig {
+        require_nonce,
+        proof_max_age,
+        nonce_lifetime,
+    }
+}
+
 /// Keys the file may hold, per table ("" is the top level).
-const KNOWN_KEYS: [(&str, &[&str]); 6] = [
+const KNOWN_KEYS: &[(&str, &[&str])] = &[
     (
         "",
         &[
@@ -636,6 +803,23 @@ const KNOWN_KEYS: [(&str, &[&str]); 6] = [
             "login",
             "oidc",
             "token_exchange",
+            "tls",
+            "dpop",
+        ],
+    ),
+    (
+        "dpop",
+        &["require_nonce", "proof_max_age", "nonce_lifetime"],
+    ),
+    (
+        "tls",
+        &[
+            "cert",
+            "key",
+            "client_ca",
+            "client_cert_header",
+            "trusted_proxies",
+            "mtls_endpoint_base",
         ],
     ),
     ("token_exchange", &["max_chain_depth"]),
@@ -684,7 +868,7 @@ fn load_file(path: &Path, problems: &mut Vec<String>) -> FileConfig {
             return FileConfig::default();
         }
     };
-    for (section, known) in KNOWN_KEYS {
+    for &(section, known) in KNOWN_KEYS {
         let target = if section.is_empty() {
             Some(&mut table)
         } else {

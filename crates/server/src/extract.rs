@@ -87,6 +87,24 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The request's `DPoP` header (RFC 9449 §4.1), if any. More than one, or one that is not
+/// visible ASCII, is `invalid_dpop_proof` (§4.3 check 1: "not more than one DPoP HTTP request
+/// header field").
+pub fn dpop_proof(headers: &HeaderMap) -> Result<Option<&str>, warden_core::OAuthError> {
+    let bad = |d: &'static str| warden_core::OAuthError::new(ErrorCode::InvalidDpopProof, d);
+    let mut values = headers.get_all("dpop").iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(bad("send exactly one DPoP header"));
+    }
+    first
+        .to_str()
+        .map(|v| Some(v.trim()))
+        .map_err(|_| bad("the DPoP header is not a compact JWS"))
+}
+
 /// The client certificate of the request's connection (mutual TLS), as a request extension.
 /// The TLS acceptor inserts it per connection; behind a TLS-terminating proxy, the proxy
 /// header layer inserts it per request, only for requests from configured proxy addresses.

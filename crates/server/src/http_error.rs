@@ -67,6 +67,18 @@ impl IntoResponse for HttpError {
                     headers.insert(header::WWW_AUTHENTICATE, v);
                 }
             }
+            Some(Challenge::Dpop) => {
+                // RFC 9449 §7.1: the DPoP scheme, with the algorithms proofs may use.
+                let value = format!(
+                    "DPoP realm=\"warden\", error=\"{}\", error_description=\"{}\", algs=\"{}\"",
+                    self.error.code.as_str(),
+                    self.error.description.replace('"', "'"),
+                    warden_core::dpop::dpop_algs_param()
+                );
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
             None => {}
         }
         response

@@ -8,6 +8,8 @@
 //! - [`observe`], [`metrics`]: request ids, logs, Prometheus;
 //! - [`audit_writer`]: batched audit trail; [`jwks_fetch`]: client `jwks_uri` fetching;
 //! - [`serve`]: `run(listener, state, audit, shutdown)` with the background tasks;
+//! - [`tls`]: HTTPS with reloadable certificates, client certificates (mutual TLS) and the
+//!   client certificate header of a TLS-terminating proxy;
 //! - [`admin_cmd`]: the admin subcommands.
 //!
 //! A token request: `routes` → `observe` → `handlers::token` → `Engine::token` →
@@ -30,3 +32,4 @@ pub mod pages;
 pub mod routes;
 pub mod serve;
 pub mod state;
+pub mod tls;

@@ -14,10 +14,7 @@ use warden_server::config::{LogFormat, Settings};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let serve_args = match &cli.command {
-        Command::Serve(a) | Command::CheckConfig(a) => ServeArgs {
-            listen: a.listen.clone(),
-            issuer: a.issuer.clone(),
-        },
+        Command::Serve(a) | Command::CheckConfig(a) => a.clone(),
         _ => ServeArgs::default(),
     };
     let settings = match Settings::resolve(&cli, &serve_args) {
@@ -81,12 +78,23 @@ async fn run(command: Command, settings: Settings) -> ExitCode {
     match command {
         Command::Serve(_) => serve(settings, clock).await,
         Command::CheckConfig(_) => {
+            if let Err(e) = warden_server::tls::TlsReloader::from_settings(&settings.tls) {
+                eprintln!("error: {e}");
+                eprintln!("1 configuration problem(s)");
+                return ExitCode::from(2);
+            }
             let summary = serde_json::json!({
                 "ok": true,
                 "database": warden_server::config::redact_url(&settings.database),
                 "listen": settings.listen.to_string(),
                 "issuer": settings.issuer,
                 "signing_algs": settings.signing_algs.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                "tls": tls_summary(&settings.tls),
+                "dpop": {
+                    "require_nonce": settings.dpop.require_nonce,
+                    "proof_max_age": settings.dpop.proof_max_age,
+                    "nonce_lifetime": settings.dpop.nonce_lifetime,
+                },
             });
             finish(
                 admin_cmd::with_engine(&settings, clock, false, |_, _| async move { Ok(summary) })
@@ -149,7 +157,29 @@ async fn run(command: Command, settings: Settings) -> ExitCode {
     }
 }
 
+/// The TLS settings for `check-config`: file paths, never their contents.
+fn tls_summary(tls: &warden_server::config::TlsSettings) -> serde_json::Value {
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    serde_json::json!({
+        "serving": tls.cert.is_some(),
+        "cert": path(&tls.cert),
+        "key": path(&tls.key),
+        "client_ca": path(&tls.client_ca),
+        "client_cert_header": tls.client_cert_header,
+        "trusted_proxies": tls.trusted_proxies,
+        "mtls_endpoint_base": tls.mtls_endpoint_base,
+    })
+}
+
 async fn serve(settings: Settings, clock: Arc<dyn Clock>) -> ExitCode {
+    // The TLS files first: a bad certificate stops startup before the database is touched.
+    let tls = match warden_server::tls::TlsReloader::from_settings(&settings.tls) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let listen = settings.listen;
     let issuer = settings.issuer.clone();
     let database = warden_server::config::redact_url(&settings.database);
@@ -167,12 +197,14 @@ async fn serve(settings: Settings, clock: Arc<dyn Clock>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(%listen, %issuer, %database, "warden is serving");
-    match warden_server::serve::run(
+    let tls_on = tls.as_ref().is_some_and(|t| t.serves_tls());
+    tracing::info!(%listen, %issuer, %database, tls = tls_on, "warden is serving");
+    match warden_server::serve::run_with_tls(
         listener,
         state,
         audit,
         warden_server::serve::shutdown_signal(),
+        tls,
     )
     .await
     {

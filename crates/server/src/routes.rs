@@ -27,7 +27,16 @@ fn endpoints() -> Router<Arc<AppState>> {
     let cors = CorsLayer::new()
         .allow_origin(tower_http::cors::Any)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("dpop"),
+        ])
+        // RFC 9449: a browser client reads the server nonce and the DPoP challenge.
+        .expose_headers([
+            header::HeaderName::from_static("dpop-nonce"),
+            header::WWW_AUTHENTICATE,
+        ])
         .max_age(Duration::from_secs(600));
     let browser_callable = Router::new()
         .route(

@@ -1,6 +1,7 @@
-//! Running the server: `run(listener, state, shutdown)` serves HTTP and the background tasks
-//! (registry refresh, key maintenance, pruning, audit writing) until `shutdown` resolves, then
-//! drains in-flight requests and flushes the audit trail.
+//! Running the server: `run(listener, state, shutdown)` serves HTTP (or HTTPS, see
+//! [`crate::tls`]) and the background tasks (registry refresh, key maintenance, pruning, audit
+//! writing, TLS file reloads) until `shutdown` resolves, then drains in-flight requests and
+//! flushes the audit trail.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,8 +19,10 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::audit_writer::AuditWriter;
+use crate::extract::ClientCertificate;
 use crate::routes::router;
 use crate::state::AppState;
+use crate::tls::{ProxyHeader, TlsReloader};
 
 /// How often each instance checks the database for registry and key changes.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
@@ -33,16 +36,29 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests get to finish at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client has to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The accept loop: HTTP/1.1 with keep-alive and a header read timeout; each request carries
-/// the peer address; on shutdown the listener closes and connections drain.
+/// the peer address (and, over TLS, the client certificate); on shutdown the listener closes
+/// and connections drain.
 async fn serve_http(
     listener: TcpListener,
     state: &Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     mut stop: watch::Receiver<bool>,
+    tls: Option<Arc<TlsReloader>>,
 ) -> std::io::Result<()> {
-    let app = router(state.clone());
+    let proxy = ProxyHeader::from_settings(&state.settings.tls, tls.clone())
+        .map_err(std::io::Error::other)?;
+    let mut app = router(state.clone());
+    if let Some(proxy) = proxy {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            Arc::new(proxy),
+            crate::tls::proxy_certificate,
+        ));
+    }
+    let tls = tls.filter(|t| t.serves_tls());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -60,6 +76,17 @@ async fn serve_http(
             _ = stop.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        if let Some(tls) = &tls {
+            let watcher = graceful.watcher();
+            tokio::spawn(serve_tls_connection(
+                stream,
+                peer,
+                tls.state(),
+                app.clone(),
+                watcher,
+            ));
+            continue;
+        }
         let service = app.clone().map_request(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
             req
@@ -86,19 +113,78 @@ async fn serve_http(
     Ok(())
 }
 
-/// Serves until `shutdown` resolves.
+/// One TLS connection: the handshake (bounded by [`TLS_HANDSHAKE_TIMEOUT`]), then HTTP/1.1
+/// as on plain TCP, every request carrying the connection's client certificate, if any.
+async fn serve_tls_connection(
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    tls: Arc<crate::tls::TlsState>,
+    app: axum::Router,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let Some(acceptor) = tls.acceptor.clone() else {
+        return;
+    };
+    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let certificate =
+        crate::tls::connection_certificate(stream.get_ref().1, tls.client_ca.as_deref())
+            .map(Arc::new);
+    drop(tls);
+    let service = app.map_request(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(cert) = &certificate {
+            req.extensions_mut()
+                .insert(ClientCertificate(Some(cert.clone())));
+        }
+        req
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Serves until `shutdown` resolves, over TLS when the settings give a certificate.
 pub async fn run(
     listener: TcpListener,
     state: Arc<AppState>,
     audit: AuditWriter,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = TlsReloader::from_settings(&state.settings.tls).map_err(std::io::Error::other)?;
+    run_with_tls(listener, state, audit, shutdown, tls).await
+}
+
+/// [`run`] with TLS files already loaded (`None`: plain HTTP, no client CA bundle).
+pub async fn run_with_tls(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    audit: AuditWriter,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    tls: Option<Arc<TlsReloader>>,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let store = state.engine.store().clone();
     let audit_task = tokio::spawn(audit.run(store, stop_rx.clone()));
-    let background = spawn_background(state.clone(), stop_rx.clone());
+    let mut background = spawn_background(state.clone(), stop_rx.clone());
+    if let Some(tls) = &tls {
+        background.push(tls.clone().watch(stop_rx.clone()));
+    }
 
-    let result = serve_http(listener, &state, shutdown, stop_rx.clone()).await;
+    let result = serve_http(listener, &state, shutdown, stop_rx.clone(), tls).await;
     let _ = stop_tx.send(true);
     for task in background {
         let _ = task.await;

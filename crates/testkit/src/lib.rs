@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support code
 
 pub mod browser;
+pub mod pki;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -80,7 +81,8 @@ macro_rules! on_both_backends {
 /// Knobs for a test server.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Issuer override; `{base}` is replaced by `http://127.0.0.1:PORT`.
+    /// Issuer override; `{base}` is replaced by `http://127.0.0.1:PORT` (`https://` when
+    /// `tls.cert` is set).
     pub issuer: Option<String>,
     /// Use this database URL instead of a fresh one (to share a database between servers).
     pub database: Option<String>,
@@ -118,7 +120,7 @@ impl Default for Options {
 
 /// A running server.
 pub struct TestServer {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` when serving TLS.
     pub base_url: String,
     /// The issuer.
     pub issuer: String,
@@ -132,8 +134,11 @@ pub struct TestServer {
     pub state: Arc<AppState>,
     /// The clock requests see.
     pub clock: TestClock,
-    /// An HTTP client.
+    /// An HTTP client (over TLS: trusting every certificate of `tls.cert`, no client
+    /// certificate; see [`pki::TestPki::http_client`] for one).
     pub http: reqwest::Client,
+    /// The TLS files the server loaded (to force a reload), when TLS or a client CA is on.
+    pub tls: Option<Arc<warden_server::tls::TlsReloader>>,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: Arc<tempfile::TempDir>,
 }
@@ -151,7 +156,12 @@ impl TestServer {
             .await
             .expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("addr");
-        let base_url = format!("http://{addr}");
+        let scheme = if options.tls.cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base_url = format!("{scheme}://{addr}");
         let issuer = options
             .issuer
             .as_deref()
@@ -196,12 +206,31 @@ impl TestServer {
             .expect("server state");
         let (tx, rx) = oneshot::channel::<()>();
         let run_state = state.clone();
+        let tls = warden_server::tls::TlsReloader::from_settings(&options.tls).expect("TLS files");
+        let run_tls = tls.clone();
         tokio::spawn(async move {
-            let _ = warden_server::serve::run(listener, run_state, audit, async move {
-                let _ = rx.await;
-            })
+            let _ = warden_server::serve::run_with_tls(
+                listener,
+                run_state,
+                audit,
+                async move {
+                    let _ = rx.await;
+                },
+                run_tls,
+            )
             .await;
         });
+        let http = match &options.tls.cert {
+            Some(cert) => {
+                let pem = std::fs::read(cert).expect("read tls.cert");
+                let roots = reqwest::Certificate::from_pem_bundle(&pem).expect("tls.cert PEM");
+                reqwest::Client::builder()
+                    .tls_certs_only(roots)
+                    .build()
+                    .expect("HTTP client")
+            }
+            None => reqwest::Client::new(),
+        };
         TestServer {
             base_url,
             issuer,
@@ -210,7 +239,8 @@ impl TestServer {
             engine: state.engine.clone(),
             state,
             clock,
-            http: reqwest::Client::new(),
+            http,
+            tls,
             shutdown: Some(tx),
             _dir: dir,
         }

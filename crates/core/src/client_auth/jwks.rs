@@ -22,6 +22,9 @@ pub trait JwksFetcher: Send + Sync + 'static {
 #[derive(Clone)]
 struct Entry {
     keys: Arc<VerifyingKeySet>,
+    /// The document itself, for what the parsed keys drop (the `x5c` certificates that
+    /// `self_signed_tls_client_auth` matches).
+    raw: Arc<JwkSet>,
     fetched_at: UnixTime,
 }
 
@@ -81,6 +84,39 @@ impl ClientKeyCache {
         now: UnixTime,
         min_interval: i64,
     ) -> Option<Arc<VerifyingKeySet>> {
+        self.fetch_entry(fetcher, uri, now, min_interval)
+            .await
+            .map(|e| e.keys)
+    }
+
+    /// The cached JWK Set document of `uri` if fresh enough.
+    pub fn cached_uri_document(&self, uri: &str, now: UnixTime, ttl: i64) -> Option<Arc<JwkSet>> {
+        let map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(uri)
+            .filter(|e| now - e.fetched_at < ttl)
+            .map(|e| e.raw.clone())
+    }
+
+    /// [`Self::fetch_uri`], returning the JWK Set document (same cache, same rate limit).
+    pub async fn fetch_uri_document(
+        &self,
+        fetcher: &dyn JwksFetcher,
+        uri: &str,
+        now: UnixTime,
+        min_interval: i64,
+    ) -> Option<Arc<JwkSet>> {
+        self.fetch_entry(fetcher, uri, now, min_interval)
+            .await
+            .map(|e| e.raw)
+    }
+
+    async fn fetch_entry(
+        &self,
+        fetcher: &dyn JwksFetcher,
+        uri: &str,
+        now: UnixTime,
+        min_interval: i64,
+    ) -> Option<Entry> {
         {
             let mut attempts = self.last_attempt.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(last) = attempts.get(uri)
@@ -88,7 +124,7 @@ impl ClientKeyCache {
             {
                 drop(attempts);
                 let map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
-                return map.get(uri).map(|e| e.keys.clone());
+                return map.get(uri).cloned();
             }
             if attempts.len() > 10_000 {
                 attempts.clear();
@@ -97,24 +133,22 @@ impl ClientKeyCache {
         }
         match fetcher.fetch(uri).await {
             Ok(jwks) => {
-                let keys = Arc::new(VerifyingKeySet::from_jwk_set(&jwks));
+                let entry = Entry {
+                    keys: Arc::new(VerifyingKeySet::from_jwk_set(&jwks)),
+                    raw: Arc::new(jwks),
+                    fetched_at: now,
+                };
                 let mut map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
                 if map.len() > 10_000 {
                     map.clear();
                 }
-                map.insert(
-                    uri.to_owned(),
-                    Entry {
-                        keys: keys.clone(),
-                        fetched_at: now,
-                    },
-                );
-                Some(keys)
+                map.insert(uri.to_owned(), entry.clone());
+                Some(entry)
             }
             Err(reason) => {
                 tracing::warn!(jwks_uri = %uri, %reason, "fetching client jwks_uri failed");
                 let map = self.by_uri.lock().unwrap_or_else(|p| p.into_inner());
-                map.get(uri).map(|e| e.keys.clone())
+                map.get(uri).cloned()
             }
         }
     }

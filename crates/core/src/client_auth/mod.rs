@@ -1,7 +1,8 @@
 //! Client authentication at the token, introspection and revocation endpoints
 //! (RFC 6749 §2.3, RFC 7521/7523, OIDC Core §9). One module per method family:
 //! [`secret`] for `client_secret_basic` / `client_secret_post`, [`assertion`] for
-//! `client_secret_jwt` / `private_key_jwt`, [`jwks`] for the client keys the latter needs.
+//! `client_secret_jwt` / `private_key_jwt`, [`jwks`] for the client keys the latter needs,
+//! [`tls`] for `tls_client_auth` / `self_signed_tls_client_auth` (RFC 8705 §2).
 //!
 //! Only [`Engine::authenticate_client`] constructs an [`AuthenticatedClient`], so code that
 //! needs an authenticated caller asks for that type.
@@ -10,6 +11,7 @@ pub mod assertion;
 pub(crate) mod federated;
 pub mod jwks;
 pub mod secret;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -131,13 +133,18 @@ impl Engine {
         if uses_assertion {
             return self.authenticate_assertion(presented, ctx).await;
         }
-        // No credentials: only a public client may proceed, identified by client_id.
+        // No credentials in the request: a public client, identified by client_id, or a
+        // mutual-TLS client (RFC 8705 §2: client_id is required), authenticated by the
+        // connection's certificate. A certificate alone authenticates no other client.
         let Some(client_id) = presented.client_id else {
             return Err(OAuthError::invalid_client(
                 "client authentication is required",
             ));
         };
         let client = self.client_for_auth(&client_id)?;
+        if client.auth_method.is_mtls() {
+            return self.authenticate_mtls(client, ctx).await;
+        }
         if client.auth_method != TokenEndpointAuthMethod::None {
             return Err(OAuthError::invalid_client(format!(
                 "client authentication is required (registered method: {})",

@@ -48,6 +48,23 @@ impl Engine {
         if now >= stored.expires_at {
             return Err(OAuthError::invalid_grant("the refresh token has expired"));
         }
+        // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; only a
+        // proof by that key refreshes it (checked before the token is spent).
+        if let Some(bound) = &stored.dpop_jkt {
+            match &cnf.jkt {
+                None => {
+                    return Err(OAuthError::invalid_grant(
+                        "the refresh token is DPoP-bound: send a DPoP proof signed with its key",
+                    ));
+                }
+                Some(jkt) if jkt != bound => {
+                    return Err(OAuthError::invalid_grant(
+                        "the DPoP proof is not signed by the key the refresh token is bound to",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
         // RFC 6749 §6: the requested scope "MUST NOT include any scope not originally
         // granted"; the access token gets the narrower scope, the refresh token keeps the
         // grant's.

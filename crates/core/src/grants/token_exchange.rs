@@ -273,6 +273,13 @@ fn required_token<'f>(
             "{name} is empty or too long"
         )));
     }
+    // An encrypted access token (JWE) is for its API alone: Warden holds no key to read it.
+    if crate::access_encryption::is_compact_jwe(token) {
+        return Err(OAuthError::invalid_request(format!(
+            "{name} is an encrypted access token (JWE), which only its API can read: present \
+             the decrypted inner token (the signed JWT) instead"
+        )));
+    }
     match form.get(type_name) {
         None => Err(OAuthError::invalid_request(format!(
             "{type_name} is required"

@@ -3,7 +3,9 @@
 //! token, and the rotated refresh token.
 
 use warden_types::metadata::TokenResponse;
-use warden_types::{ApiIdentifier, Scope, SigningAlg, TokenFormat, UnixTime};
+use warden_types::{
+    ApiIdentifier, Scope, SigningAlg, TokenEndpointAuthMethod, TokenFormat, UnixTime,
+};
 
 use super::Granted;
 use crate::binding::Confirmation;
@@ -118,6 +120,10 @@ impl Engine {
         } else {
             None
         };
+        // RFC 9449 §5: only a public client's refresh token is bound to its DPoP key; a
+        // confidential client authenticates instead.
+        let public = grant.client.auth_method == TokenEndpointAuthMethod::None;
+        let refresh_jkt = grant.cnf.jkt.clone().filter(|_| public);
         let refresh_token = match grant.refresh {
             Some((family, expires_at)) if expires_at > now => {
                 let token = generate_token(REFRESH_TOKEN_PREFIX);
@@ -136,7 +142,7 @@ impl Engine {
                         expires_at,
                         used_at: None,
                         revoked: false,
-                        dpop_jkt: None,
+                        dpop_jkt: refresh_jkt,
                     })
                     .await?;
                 Some(token.expose().to_owned())

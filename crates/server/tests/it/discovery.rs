@@ -21,11 +21,13 @@ both!(
 );
 both!(issuer_with_a_path_has_rfc8414_well_known_url);
 
-const METHODS: [&str; 4] = [
+const METHODS: [&str; 6] = [
     "client_secret_basic",
     "client_secret_post",
     "client_secret_jwt",
     "private_key_jwt",
+    "tls_client_auth",
+    "self_signed_tls_client_auth",
 ];
 
 fn strings(v: &Value) -> Vec<String> {

@@ -280,9 +280,14 @@ impl Engine {
                 "the DPoP proof's htm is not the method of this request",
             ));
         }
-        // Check 9: `htu` is this endpoint's URL, ignoring query and fragment.
+        // Check 9: `htu` is this endpoint's URL, ignoring query and fragment; with RFC 8705
+        // `mtls_endpoint_aliases`, the same path on the mutual-TLS host is this endpoint too.
+        let alias = self.config.mtls_endpoint_base.as_deref().and_then(|base| {
+            let path = url::Url::parse(request.htu).ok()?.path().to_owned();
+            normalized_htu(&format!("{}{path}", base.trim_end_matches('/')))
+        });
         match (normalized_htu(htu), normalized_htu(request.htu)) {
-            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) if a == b || alias.as_deref() == Some(a.as_str()) => {}
             _ => {
                 return Err(invalid(
                     "the DPoP proof's htu is not the URL of this endpoint",

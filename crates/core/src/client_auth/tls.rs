@@ -636,6 +636,20 @@ fn check_pki_certificate(
         .map_err(|_| bad("the client certificate could not be parsed"))?;
     if certificate_has(&identity, &cert) {
         Ok(())
+    } else if matches!(identity, Identity::SubjectDn(_)) {
+        // The caller's own certificate subject, in RFC 4514 order (last RDN first), is the
+        // usual cause: a DN registered in the encoding order instead.
+        let subject: String = cert
+            .tbs_certificate
+            .subject
+            .to_string()
+            .chars()
+            .take(300)
+            .collect();
+        Err(bad(format!(
+            "the client certificate does not match the registered subject DN (the \
+             certificate's subject is \"{subject}\" in RFC 4514 form)"
+        )))
     } else {
         Err(bad(format!(
             "the client certificate does not match the registered {}",

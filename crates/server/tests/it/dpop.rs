@@ -27,6 +27,7 @@ both!(
     replayed_proof_is_refused,
     bad_proofs_are_refused,
     htu_is_compared_after_normalisation,
+    htu_may_name_the_mtls_alias,
     nonce_of_another_instance_is_accepted,
     nonces_expire,
     nonce_can_be_optional,
@@ -412,6 +413,42 @@ async fn htu_is_compared_after_normalisation(backend: Backend) {
         &server,
         (&id, &secret),
         &key.proof(&claims("POST", &format!("{endpoint}/"), now, Some(&nonce))),
+    )
+    .await;
+    r.assert_error(400, "invalid_dpop_proof");
+}
+
+/// With RFC 8705 `mtls_endpoint_aliases`, a proof made for the alias of the token endpoint
+/// (the same path on the mutual-TLS host) is a proof for this endpoint; another host is not.
+async fn htu_may_name_the_mtls_alias(backend: Backend) {
+    let mut options = Options::default();
+    options.tls.mtls_endpoint_base = Some(String::from("https://mtls.example.com"));
+    let server = TestServer::start_with(backend, options).await;
+    let (id, secret) = setup(&server).await;
+    let key = DpopKey::es256();
+    let nonce = server_nonce(&server, (&id, &secret), &key).await;
+    let now = server.clock.now();
+    let r = cc(
+        &server,
+        (&id, &secret),
+        &key.proof(&claims(
+            "POST",
+            "https://mtls.example.com/token",
+            now,
+            Some(&nonce),
+        )),
+    )
+    .await;
+    r.ok();
+    let r = cc(
+        &server,
+        (&id, &secret),
+        &key.proof(&claims(
+            "POST",
+            "https://elsewhere.example.com/token",
+            now,
+            Some(&nonce),
+        )),
     )
     .await;
     r.assert_error(400, "invalid_dpop_proof");

@@ -10,7 +10,12 @@
 //!   [`Client::send`] attach tokens to `reqwest` requests.
 //! - [`credentials`]: [`Credentials`], one variant per client authentication method:
 //!   `client_secret_basic`, `client_secret_post`, `private_key_jwt`
-//!   ([RFC 7523](https://www.rfc-editor.org/rfc/rfc7523)).
+//!   ([RFC 7523](https://www.rfc-editor.org/rfc/rfc7523)), and `tls_client_auth` /
+//!   `self_signed_tls_client_auth` ([RFC 8705](https://www.rfc-editor.org/rfc/rfc8705)) with
+//!   the certificate on the HTTP client ([`ClientBuilder::identity`]).
+//! - [`dpop`]: [`DpopKey`] and DPoP proofs
+//!   ([RFC 9449](https://www.rfc-editor.org/rfc/rfc9449)); with [`ClientBuilder::dpop`] tokens
+//!   are bound to the key and sent as `Authorization: DPoP` with a proof per request.
 //! - [`key`]: loading the `private_key_jwt` key from PKCS#8 (PEM, DER) or a private JWK.
 //! - [`token`]: [`AccessToken`] and the parsing of token responses and RFC 6749 §5.2 errors.
 //! - [`discovery`](crate::Client::builder): the token endpoint from OpenID Connect Discovery
@@ -65,6 +70,27 @@
 //!
 //! With `private_key_jwt`, load the key with [`key::from_pkcs8_pem`] or [`key::from_jwk`]
 //! and pass [`Credentials::private_key_jwt`].
+//!
+//! # Sender-constrained tokens
+//!
+//! ```no_run
+//! use warden_client::{Client, Credentials, DpopKey};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // DPoP: tokens bound to a key only this process holds.
+//! let client = Client::builder("https://auth.example.com", Credentials::client_secret_basic("orders", "…"))
+//!     .dpop(DpopKey::generate_es256()?)
+//!     .build()
+//!     .await?;
+//!
+//! // Mutual TLS: client authentication and certificate-bound tokens.
+//! let pem = std::fs::read("orders-client.pem")?; // certificate and PKCS#8 key
+//! let mtls = Client::builder("https://auth.example.com", Credentials::tls_client_auth("orders"))
+//!     .identity(reqwest::Identity::from_pem(&pem)?)
+//!     .build()
+//!     .await?;
+//! # let _ = (client, mtls); Ok(()) }
+//! ```
 
 #![deny(missing_docs)]
 

@@ -318,7 +318,8 @@ impl IntoResponse for Rejection {
 /// A tower [`Layer`] that lets a request through only with a valid access token carrying
 /// every required scope ([RFC 6750 §3.1]), authenticated by [`Validator::validate_request`]
 /// (bearer, DPoP or certificate-bound); the [`AccessToken`] is then in the request's
-/// extensions (and the [`Authenticated`] extractor reuses it).
+/// extensions (and the [`Authenticated`] extractor reuses it). With resource-server DPoP
+/// nonces on, the response to a DPoP request carries a fresh `DPoP-Nonce`.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -417,8 +418,20 @@ where
                 };
                 return Ok(validator.reject(error).into_response());
             }
+            // RFC 9449 §9: a fresh nonce on success spares the client a use_dpop_nonce round
+            // trip when the current one ages out.
+            let nonce = access_token
+                .is_dpop_bound()
+                .then(|| validator.dpop_nonce())
+                .flatten();
             request.extensions_mut().insert(access_token);
-            inner.call(request).await
+            let mut response = inner.call(request).await?;
+            if let Some(nonce) = nonce
+                && let Ok(value) = HeaderValue::from_str(&nonce)
+            {
+                response.headers_mut().insert(DPOP_NONCE, value);
+            }
+            Ok(response)
         })
     }
 }

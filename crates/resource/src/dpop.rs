@@ -155,6 +155,11 @@ impl DpopVerifier {
         cache.insert(proof.jti_key, proof.until, now)
     }
 
+    /// Whether resource-server nonces are on.
+    pub(crate) fn nonces_enabled(&self) -> bool {
+        self.nonces.is_some()
+    }
+
     /// A fresh nonce when nonces are on.
     pub(crate) fn nonce(&self, now: UnixTime) -> Option<String> {
         self.nonces.as_ref().map(|n| n.issue(now))

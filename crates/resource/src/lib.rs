@@ -11,7 +11,12 @@
 //!   single-flight, when a token names an unknown `kid`.
 //! - `introspection`: opaque tokens through [RFC 7662], cached by SHA-256 of the token, never
 //!   beyond the token's `exp`.
-//! - [`token`]: [`AccessToken`], the validated claims.
+//! - [`request`]: [`RequestInfo`] (the headers, method, URL and client certificate of a
+//!   request) for [`Validator::validate_request`], and [`PeerCertificate`].
+//! - `dpop`: DPoP proofs ([RFC 9449 §4.3]): `htm`, `htu`, `iat`, `ath`, nonces and the
+//!   per-process replay cache of `jti`s.
+//! - [`token`]: [`AccessToken`], the validated claims, with `cnf` for sender-constrained
+//!   tokens.
 //! - [`error`]: [`ValidationError`], [`AuthError`], [`BuildError`] and the [RFC 6750 §3]
 //!   challenges.
 //! - [`clock`]: [`Clock`], the one place the crate reads the time (injectable for tests).
@@ -46,6 +51,30 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Sender-constrained and encrypted tokens
+//!
+//! [`Validator::validate_request`] (used by the layer and the extractor) accepts, besides
+//! plain bearer tokens:
+//!
+//! - **DPoP-bound tokens** ([RFC 9449]): `Authorization: DPoP <token>` with one `DPoP` proof
+//!   header. The proof's signature (asymmetric `alg` only, public `jwk` only), `htm`, `htu`
+//!   (see [`ValidatorBuilder::public_url`]), `iat`, `ath` and `jti` (single use, remembered
+//!   per process) are checked, and the token's `cnf.jkt` must be the proof key's thumbprint.
+//!   Optional nonces: [`ValidatorBuilder::dpop_nonce_secret`]. A DPoP-bound token sent as
+//!   `Bearer` is refused. Failures answer `401` with `WWW-Authenticate: DPoP error="…",
+//!   algs="…"`.
+//! - **Certificate-bound tokens** ([RFC 8705 §3]): `cnf["x5t#S256"]` must be the SHA-256 of
+//!   the client certificate of the connection: a [`PeerCertificate`] request extension put
+//!   there by the application's TLS acceptor, or a trusted proxy's header
+//!   ([`ValidatorBuilder::client_certificate_header`]).
+//! - **Encrypted JWTs** (compact JWE, `RSA-OAEP-256` or `ECDH-ES` with `A256GCM`/`A128GCM`,
+//!   `cty` `JWT`): decrypted with [`ValidatorBuilder::decryption_key_pem`], then validated
+//!   like any JWT.
+//!
+//! Opaque tokens are bound the same way through the `cnf` (and `token_type` `DPoP`) of the
+//! introspection answer. [`Validator::validate`] knows nothing about the request, so it
+//! refuses every sender-constrained token.
+//!
 //! # Performance
 //!
 //! `cargo bench -p warden-resource` validates tokens against a cached key on one thread and
@@ -57,6 +86,9 @@
 //! [RFC 8414]: https://www.rfc-editor.org/rfc/rfc8414
 //! [RFC 7662]: https://www.rfc-editor.org/rfc/rfc7662
 //! [RFC 6750 §3]: https://www.rfc-editor.org/rfc/rfc6750#section-3
+//! [RFC 9449]: https://www.rfc-editor.org/rfc/rfc9449
+//! [RFC 9449 §4.3]: https://www.rfc-editor.org/rfc/rfc9449#section-4.3
+//! [RFC 8705 §3]: https://www.rfc-editor.org/rfc/rfc8705#section-3
 
 #![deny(missing_docs)]
 

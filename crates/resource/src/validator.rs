@@ -395,7 +395,7 @@ impl fmt::Debug for Validator {
             .field("algorithms", &self.inner.algorithms)
             .field("introspection", &self.inner.introspection.is_some())
             .field("decryption", &self.inner.decrypter.is_some())
-            .field("dpop_nonces", &self.inner.dpop.nonce(0).is_some())
+            .field("dpop_nonces", &self.inner.dpop.nonces_enabled())
             .finish_non_exhaustive()
     }
 }
@@ -741,7 +741,8 @@ impl ValidatorBuilder {
     /// request URI's own), or the first `X-Forwarded-Proto` value when
     /// [`trust_forwarded_proto`](Self::trust_forwarded_proto) is on. Behind a proxy that
     /// terminates TLS, set this (or trust `X-Forwarded-Proto`), or DPoP proofs for
-    /// `https://…` URLs never match.
+    /// `https://…` URLs never match. The path is the one the router sees: inside
+    /// `Router::nest`, include the nest prefix in the base URL.
     pub fn public_url(mut self, base: impl Into<String>) -> Self {
         self.public_url = Some(base.into());
         self

@@ -1,5 +1,5 @@
-//! Integration tests of warden-client: against a real Warden (`warden`) and against small
-//! local mock servers (`cache`, `exchange`, `send`, `discovery`, `dpop`).
+//! Integration tests of warden-client: against a real Warden (`warden`, `warden_bound`) and
+//! against small local mock servers (`cache`, `exchange`, `send`, `discovery`, `dpop`).
 
 // Test code: a failed expectation is a test failure, so unwrap/expect/panic are the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,3 +11,4 @@ mod exchange;
 mod send;
 mod support;
 mod warden;
+mod warden_bound;

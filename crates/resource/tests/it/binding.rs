@@ -285,6 +285,7 @@ async fn the_layer_answers_dpop_requests_per_rfc9449() {
     let a = call(&router, request(&c, &dpop_auth)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body, "client-1");
+    assert!(a.nonce.is_some(), "a fresh nonce with the answer");
     let mut c = proof_claims(&token);
     c["nonce"] = json!(nonce);
     c["htu"] = json!("https://api.example.com/me");

@@ -15,7 +15,7 @@ use crate::access_encryption::{ApiEncryptionRequest, api_encryption};
 use crate::engine::Engine;
 use crate::error::OAuthError;
 use crate::model::{
-    Api, ApiEncryption, ApiScope, AuditEvent, InitialAccessToken, MAX_ACCESS_TOKEN_LIFETIME,
+    Api, ApiEncryption, ApiScope, AuditEvent, Client, InitialAccessToken, MAX_ACCESS_TOKEN_LIFETIME,
 };
 use crate::model::{BindingRequirement, ClientTls};
 use crate::registration::validate_metadata_with;
@@ -241,27 +241,16 @@ impl Engine {
         encryption: Option<ApiEncryptionRequest>,
         now: UnixTime,
     ) -> Result<Api, AdminError> {
-        let Some(mut api) = self.store.api(identifier).await? else {
-            return Err(AdminError::NotFound(format!("API {identifier}")));
-        };
-        api.encryption = checked_encryption(api.token_format, encryption.as_ref())?;
-        api.updated_at = now.max(api.updated_at + 1);
-        if !self.store.update_api(&api).await? {
-            return Err(AdminError::NotFound(format!("API {identifier}")));
-        }
-        self.audit(AuditEvent {
-            at: now,
-            kind: String::from("api_updated"),
-            actor: Some(String::from("admin")),
-            source: None,
-            detail: serde_json::json!({
+        self.modify_api(identifier, now, |api| {
+            api.encryption = checked_encryption(api.token_format, encryption.as_ref())?;
+            Ok(serde_json::json!({
                 "api": api.identifier.as_str(),
                 "encryption": api.encryption.as_ref().map(|e| {
                     serde_json::json!({ "alg": e.alg, "enc": e.enc, "kid": e.jwk.kid })
                 }),
-            }),
-        });
-        Ok(api)
+            }))
+        })
+        .await
     }
 
     /// Sets which proof of possession an API's tokens need (RFC 8705 §3, RFC 9449): token
@@ -272,23 +261,40 @@ impl Engine {
         requirement: BindingRequirement,
         now: UnixTime,
     ) -> Result<Api, AdminError> {
+        self.modify_api(identifier, now, |api| {
+            api.require_binding = requirement;
+            Ok(serde_json::json!({
+                "api": api.identifier.as_str(),
+                "require_binding": requirement.as_str(),
+            }))
+        })
+        .await
+    }
+
+    /// The read-modify-write of an API update: loads the API (`NotFound` if missing), applies
+    /// `change`, which returns the audit detail, bumps `updated_at`, stores the API
+    /// (`NotFound` if it vanished meanwhile) and records `api_updated`.
+    async fn modify_api(
+        &self,
+        identifier: &str,
+        now: UnixTime,
+        change: impl FnOnce(&mut Api) -> Result<serde_json::Value, AdminError>,
+    ) -> Result<Api, AdminError> {
+        let not_found = || AdminError::NotFound(format!("API {identifier}"));
         let Some(mut api) = self.store.api(identifier).await? else {
-            return Err(AdminError::NotFound(format!("API {identifier}")));
+            return Err(not_found());
         };
-        api.require_binding = requirement;
+        let detail = change(&mut api)?;
         api.updated_at = now.max(api.updated_at + 1);
         if !self.store.update_api(&api).await? {
-            return Err(AdminError::NotFound(format!("API {identifier}")));
+            return Err(not_found());
         }
         self.audit(AuditEvent {
             at: now,
             kind: String::from("api_updated"),
             actor: Some(String::from("admin")),
             source: None,
-            detail: serde_json::json!({
-                "api": api.identifier.as_str(),
-                "require_binding": requirement.as_str(),
-            }),
+            detail,
         });
         Ok(api)
     }
@@ -451,41 +457,79 @@ impl Engine {
         change: ExchangePolicyChange,
         now: UnixTime,
     ) -> Result<ClientInformation, AdminError> {
-        let Some(mut client) = self.store.client(client_id).await? else {
-            return Err(AdminError::NotFound(format!("client {client_id}")));
+        // The APIs are looked up first (the change itself is synchronous), but their errors
+        // are only raised inside it: a missing client still wins, then the served API, then
+        // the first missing target, as when they were looked up one after the other.
+        let serves_api = match change.serves_api {
+            Some(Some(id)) => Some(self.existing_api(&id).await.map(Some)),
+            Some(None) => Some(Ok(None)),
+            None => None,
         };
-        if let Some(serves) = change.serves_api {
-            client.serves_api = match serves {
-                Some(id) => Some(self.existing_api(&id).await?),
-                None => None,
-            };
-        }
-        if let Some(targets) = change.exchange_targets {
-            let mut list = Vec::new();
-            for id in targets {
-                let api = self.existing_api(&id).await?;
-                if !list.contains(&api) {
-                    list.push(api);
+        let exchange_targets = match change.exchange_targets {
+            Some(targets) => Some(self.distinct_apis(targets).await),
+            None => None,
+        };
+        let client = self
+            .modify_client(client_id, now, "client_updated", |client| {
+                if let Some(serves) = serves_api {
+                    client.serves_api = serves?;
                 }
+                if let Some(targets) = exchange_targets {
+                    client.exchange_targets = targets?;
+                }
+                Ok(serde_json::json!({
+                    "client_id": client_id,
+                    "serves_api": client.serves_api.as_ref().map(|a| a.as_str()),
+                    "exchange_targets": client.exchange_targets.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                }))
+            })
+            .await?;
+        Ok(self.client_information(&client))
+    }
+
+    /// The identifiers of registered APIs, without repeats, in order; `NotFound` for the
+    /// first that is not registered.
+    async fn distinct_apis(
+        &self,
+        identifiers: Vec<String>,
+    ) -> Result<Vec<ApiIdentifier>, AdminError> {
+        let mut list = Vec::new();
+        for id in identifiers {
+            let api = self.existing_api(&id).await?;
+            if !list.contains(&api) {
+                list.push(api);
             }
-            client.exchange_targets = list;
         }
+        Ok(list)
+    }
+
+    /// The read-modify-write of a client update: loads the client (`NotFound` if missing),
+    /// applies `change`, which returns the audit detail, bumps `updated_at`, stores the
+    /// client (`NotFound` if it vanished meanwhile) and records an audit event of `kind`.
+    async fn modify_client(
+        &self,
+        client_id: &str,
+        now: UnixTime,
+        kind: &str,
+        change: impl FnOnce(&mut Client) -> Result<serde_json::Value, AdminError>,
+    ) -> Result<Client, AdminError> {
+        let not_found = || AdminError::NotFound(format!("client {client_id}"));
+        let Some(mut client) = self.store.client(client_id).await? else {
+            return Err(not_found());
+        };
+        let detail = change(&mut client)?;
         client.updated_at = now.max(client.updated_at + 1);
         if !self.store.update_client(&client).await? {
-            return Err(AdminError::NotFound(format!("client {client_id}")));
+            return Err(not_found());
         }
         self.audit(AuditEvent {
             at: now,
-            kind: String::from("client_updated"),
+            kind: kind.to_owned(),
             actor: Some(String::from("admin")),
             source: None,
-            detail: serde_json::json!({
-                "client_id": client_id,
-                "serves_api": client.serves_api.as_ref().map(|a| a.as_str()),
-                "exchange_targets": client.exchange_targets.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-            }),
+            detail,
         });
-        Ok(self.client_information(&client))
+        Ok(client)
     }
 
     /// Changes a client's mutual-TLS settings: the certificate identity of a `tls_client_auth`
@@ -496,38 +540,30 @@ impl Engine {
         change: ClientTlsChange,
         now: UnixTime,
     ) -> Result<ClientInformation, AdminError> {
-        let Some(mut client) = self.store.client(client_id).await? else {
-            return Err(AdminError::NotFound(format!("client {client_id}")));
-        };
-        if let Some(tls) = change.tls {
-            if client.auth_method != TokenEndpointAuthMethod::TlsClientAuth {
-                return Err(AdminError::Invalid(format!(
-                    "client {client_id} authenticates with {}: a certificate identity is only \
-                     for tls_client_auth clients",
-                    client.auth_method
-                )));
-            }
-            crate::client_auth::tls::validate_tls_identity(&tls).map_err(AdminError::Invalid)?;
-            client.tls = tls;
-        }
-        if let Some(bound) = change.certificate_bound {
-            client.binding.certificate_bound = bound;
-        }
-        client.updated_at = now.max(client.updated_at + 1);
-        if !self.store.update_client(&client).await? {
-            return Err(AdminError::NotFound(format!("client {client_id}")));
-        }
-        self.audit(AuditEvent {
-            at: now,
-            kind: String::from("client_updated"),
-            actor: Some(String::from("admin")),
-            source: None,
-            detail: serde_json::json!({
-                "client_id": client_id,
-                "tls": client.tls,
-                "certificate_bound": client.binding.certificate_bound,
-            }),
-        });
+        let client = self
+            .modify_client(client_id, now, "client_updated", |client| {
+                if let Some(tls) = change.tls {
+                    if client.auth_method != TokenEndpointAuthMethod::TlsClientAuth {
+                        return Err(AdminError::Invalid(format!(
+                            "client {client_id} authenticates with {}: a certificate identity is only \
+                             for tls_client_auth clients",
+                            client.auth_method
+                        )));
+                    }
+                    crate::client_auth::tls::validate_tls_identity(&tls)
+                        .map_err(AdminError::Invalid)?;
+                    client.tls = tls;
+                }
+                if let Some(bound) = change.certificate_bound {
+                    client.binding.certificate_bound = bound;
+                }
+                Ok(serde_json::json!({
+                    "client_id": client_id,
+                    "tls": client.tls,
+                    "certificate_bound": client.binding.certificate_bound,
+                }))
+            })
+            .await?;
         Ok(self.client_information(&client))
     }
 
@@ -539,21 +575,12 @@ impl Engine {
         dpop_bound: bool,
         now: UnixTime,
     ) -> Result<ClientInformation, AdminError> {
-        let Some(mut client) = self.store.client(client_id).await? else {
-            return Err(AdminError::NotFound(format!("client {client_id}")));
-        };
-        client.binding.dpop_bound = dpop_bound;
-        client.updated_at = now.max(client.updated_at + 1);
-        if !self.store.update_client(&client).await? {
-            return Err(AdminError::NotFound(format!("client {client_id}")));
-        }
-        self.audit(AuditEvent {
-            at: now,
-            kind: String::from("client_updated"),
-            actor: Some(String::from("admin")),
-            source: None,
-            detail: serde_json::json!({ "client_id": client_id, "dpop_bound": dpop_bound }),
-        });
+        let client = self
+            .modify_client(client_id, now, "client_updated", |client| {
+                client.binding.dpop_bound = dpop_bound;
+                Ok(serde_json::json!({ "client_id": client_id, "dpop_bound": dpop_bound }))
+            })
+            .await?;
         Ok(self.client_information(&client))
     }
 
@@ -564,26 +591,21 @@ impl Engine {
         client_id: &str,
         now: UnixTime,
     ) -> Result<ClientInformation, AdminError> {
-        let Some(mut client) = self.store.client(client_id).await? else {
-            return Err(AdminError::NotFound(format!("client {client_id}")));
-        };
-        if !client.auth_method.uses_secret() {
-            return Err(AdminError::Invalid(format!(
-                "client {client_id} authenticates with {}, which uses no secret",
-                client.auth_method
-            )));
-        }
-        let (stored, secret) = self.new_secret(client_id, client.auth_method)?;
-        client.secret = stored;
-        client.updated_at = now.max(client.updated_at + 1);
-        self.store.update_client(&client).await?;
-        self.audit(AuditEvent {
-            at: now,
-            kind: String::from("client_secret_rotated"),
-            actor: Some(String::from("admin")),
-            source: None,
-            detail: serde_json::json!({ "client_id": client_id }),
-        });
+        let mut secret = None;
+        let client = self
+            .modify_client(client_id, now, "client_secret_rotated", |client| {
+                if !client.auth_method.uses_secret() {
+                    return Err(AdminError::Invalid(format!(
+                        "client {client_id} authenticates with {}, which uses no secret",
+                        client.auth_method
+                    )));
+                }
+                let (stored, new) = self.new_secret(client_id, client.auth_method)?;
+                client.secret = stored;
+                secret = new;
+                Ok(serde_json::json!({ "client_id": client_id }))
+            })
+            .await?;
         let mut info = self.client_information(&client);
         info.client_secret = secret.map(|s| s.expose().to_owned());
         Ok(info)

@@ -1,5 +1,6 @@
-//! DPoP (RFC 9449): proofs of possession at the token endpoint and at `/userinfo`, and the
-//! server nonces that keep proofs fresh.
+//! DPoP (RFC 9449): proofs of possession at the token endpoint, at `/par` (binding the
+//! authorization code to a key, §10.1) and at `/userinfo`, and the server nonces that keep
+//! proofs fresh.
 //!
 //! A proof is a JWS the client signs with its own key, whose public half travels in the
 //! header. [`warden_jose::dpop::verify_dpop_proof`] checks the header and the signature; this
@@ -179,6 +180,32 @@ impl Engine {
                     htu: ctx.endpoint,
                     now: ctx.now,
                     require_nonce: self.config.dpop.require_nonce,
+                    access_token: None,
+                },
+            )
+            .await?;
+        Ok(Some(jkt))
+    }
+
+    /// Verifies the DPoP proof sent with a pushed authorization request, if any, and returns
+    /// its key's thumbprint, to which the authorization code is bound (RFC 9449 §10.1). The
+    /// proof is checked like one at the token endpoint (signature, `typ`, `alg`, `htm`, `htu`,
+    /// `iat`, single-use `jti`), except that no nonce is required: the proof only names the key.
+    pub(crate) async fn par_endpoint_dpop(
+        &self,
+        ctx: &CallContext<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let Some(proof) = ctx.dpop else {
+            return Ok(None);
+        };
+        let jkt = self
+            .check_dpop_proof(
+                proof,
+                &ProofRequest {
+                    htm: ctx.http_method,
+                    htu: ctx.endpoint,
+                    now: ctx.now,
+                    require_nonce: false,
                     access_token: None,
                 },
             )

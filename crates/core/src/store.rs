@@ -199,6 +199,11 @@ pub trait Store: Send + Sync + 'static {
     // ---- authorization codes ------------------------------------------------------------
     /// Stores a new code; `Conflict` if the hash exists.
     async fn insert_authorization_code(&self, code: &AuthorizationCodeRecord) -> StoreResult<()>;
+    /// A code as stored (any state), without redeeming it.
+    async fn authorization_code(
+        &self,
+        code_hash: &str,
+    ) -> StoreResult<Option<AuthorizationCodeRecord>>;
     /// Atomically marks the code redeemed at `now` if it was not: `Fresh` for the first
     /// caller, `AlreadyRedeemed` for every later one, `None` if unknown. Expiry is the
     /// caller's to check (an expired code is still returned, so it can be refused precisely).

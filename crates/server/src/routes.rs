@@ -18,6 +18,7 @@ use crate::handlers::{
 use crate::http_error::HttpError;
 use crate::observe;
 use crate::state::AppState;
+use crate::tls::{ProxyHeader, proxy_certificate};
 
 /// The endpoints, without layers (mounted at the root, and under the issuer's path).
 fn endpoints() -> Router<Arc<AppState>> {
@@ -83,8 +84,9 @@ pub fn issuer_path(issuer: &str) -> Option<String> {
     (!path.is_empty()).then(|| path.to_owned())
 }
 
-/// The application router.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The application router. `proxy`, when a client certificate header is configured, reads
+/// certificates from a TLS-terminating proxy (see [`crate::tls::ProxyHeader`]).
+pub fn router(state: Arc<AppState>, proxy: Option<ProxyHeader>) -> Router {
     let body_limit = state.settings.request_body_limit;
     let timeout = Duration::from_secs(state.settings.request_timeout);
     let mut app = endpoints()
@@ -102,21 +104,29 @@ pub fn router(state: Arc<AppState>) -> Router {
             )
             .nest(&path, endpoints());
     }
-    app.fallback(not_found)
+    let mut app = app
+        .fallback(not_found)
         // Innermost first: the body limit applies in the extractors (so an oversized body is
-        // a JSON 413 from `extract`), the timeout and panic guard wrap the handler, and
+        // a JSON 413 from `extract`), the timeout and panic guard wrap the handler, the proxy
+        // certificate header is read (or refused with a 400) before all of them, and
         // `observe` wraps everything so every response is counted, logged and JSON.
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
-        .layer(CatchPanicLayer::custom(observe::panic_response))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            observe::observe,
-        ))
-        .with_state(state)
+        .layer(CatchPanicLayer::custom(observe::panic_response));
+    if let Some(proxy) = proxy {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            Arc::new(proxy),
+            proxy_certificate,
+        ));
+    }
+    app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        observe::observe,
+    ))
+    .with_state(state)
 }
 
 async fn not_found() -> HttpError {

@@ -51,13 +51,7 @@ async fn serve_http(
 ) -> std::io::Result<()> {
     let proxy = ProxyHeader::from_settings(&state.settings.tls, tls.clone())
         .map_err(std::io::Error::other)?;
-    let mut app = router(state.clone());
-    if let Some(proxy) = proxy {
-        app = app.layer(axum::middleware::from_fn_with_state(
-            Arc::new(proxy),
-            crate::tls::proxy_certificate,
-        ));
-    }
+    let app = router(state.clone(), proxy);
     let tls = tls.filter(|t| t.serves_tls());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);

@@ -1304,6 +1304,21 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn authorization_code(
+        &self,
+        code_hash: &str,
+    ) -> StoreResult<Option<AuthorizationCodeRecord>> {
+        sqlx::query(
+            "SELECT redeemed_at, issued, data FROM authorization_codes WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&mut *self.read.acquire().await)
+        .await
+        .map_err(db_error)?
+        .map(|row| codec::authorization_code(&row))
+        .transpose()
+    }
+
     async fn redeem_authorization_code(
         &self,
         code_hash: &str,

@@ -586,6 +586,7 @@ impl Engine {
             openid: request.is_openid(),
             created_at: now,
             expires_at: now + self.config.people.code_lifetime.clamp(1, 60),
+            dpop_jkt: request.dpop_jkt.clone(),
             redeemed_at: None,
             issued: None,
         };

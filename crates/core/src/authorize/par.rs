@@ -62,9 +62,22 @@ impl Engine {
             return Err(OAuthError::invalid_request("request_uri cannot be pushed"));
         }
         let (c, redirect_uri, sent) = self.client_and_redirect(&params).map_err(to_oauth)?;
-        let request = self
+        let mut request = self
             .validate_authorization_request(&params, &c, redirect_uri, sent)
             .map_err(to_oauth)?;
+        // RFC 9449 §10.1: a DPoP proof with the push binds the code to the proof's key; a
+        // dpop_jkt sent as well must name that key.
+        if let Some(jkt) = self.par_endpoint_dpop(ctx).await? {
+            match &request.dpop_jkt {
+                Some(requested) if *requested != jkt => {
+                    return Err(OAuthError::invalid_request(
+                        "dpop_jkt is not the thumbprint of the DPoP proof's key",
+                    ));
+                }
+                Some(_) => {}
+                None => request.dpop_jkt = Some(jkt),
+            }
+        }
         let reference = generate_token(PAR_PREFIX);
         let lifetime = self.config.people.par_lifetime;
         let data = serde_json::to_value(&request).map_err(|e| {

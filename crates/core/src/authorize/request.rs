@@ -129,6 +129,9 @@ pub struct AuthorizationRequest {
     pub max_age: Option<i64>,
     /// Username or email to prefill.
     pub login_hint: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is to be bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -448,6 +451,15 @@ impl Engine {
             ));
         }
 
+        // RFC 9449 §10: dpop_jkt is the base64url RFC 7638 SHA-256 thumbprint of a key.
+        let dpop_jkt = params.get("dpop_jkt").map(str::to_owned);
+        if dpop_jkt.as_deref().is_some_and(|j| !is_thumbprint(j)) {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "dpop_jkt must be the 43-character base64url SHA-256 JWK thumbprint of the DPoP key",
+            ));
+        }
+
         let nonce = params.get("nonce").map(str::to_owned);
         if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE) {
             return Err(fail(ErrorCode::InvalidRequest, "nonce is too long"));
@@ -542,8 +554,19 @@ impl Engine {
             prompt,
             max_age,
             login_hint,
+            dpop_jkt,
         })
     }
+}
+
+/// Whether `value` has the shape of a base64url (unpadded) SHA-256 thumbprint: 43 characters
+/// of the base64url alphabet, the last one encoding only the final 4 bits.
+pub(crate) fn is_thumbprint(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && warden_jose::base64url_decode(value).is_ok_and(|d| d.len() == 32)
 }
 
 fn is_openid(params: &AuthorizationParams) -> bool {

@@ -22,6 +22,26 @@ fn replay_mark(grant_id: &str) -> String {
     format!("code-replayed:{grant_id}")
 }
 
+/// RFC 9449 §10: the DPoP key binding of a code, if any, against the request's proof.
+fn check_code_binding(
+    record: &AuthorizationCodeRecord,
+    cnf: &Confirmation,
+) -> Result<(), OAuthError> {
+    let Some(bound) = &record.dpop_jkt else {
+        return Ok(());
+    };
+    match cnf.jkt.as_deref() {
+        Some(jkt) if jkt == bound => Ok(()),
+        Some(_) => Err(OAuthError::invalid_grant(
+            "this authorization code is bound to a DPoP key: the DPoP proof is signed by \
+             another key",
+        )),
+        None => Err(OAuthError::invalid_grant(
+            "this authorization code is bound to a DPoP key: send a DPoP proof signed by it",
+        )),
+    }
+}
+
 impl Engine {
     pub(crate) async fn authorization_code(
         &self,
@@ -49,6 +69,14 @@ impl Engine {
             ));
         }
         let code_hash = token_hash(code);
+        // RFC 9449 §10: a code bound to a DPoP key is redeemed only with a proof by that key.
+        // Checked before redemption, so a request without the key does not spend the code
+        // (the binding never changes, so reading it first is safe).
+        if let Some(stored) = self.store.authorization_code(&code_hash).await?
+            && stored.redeemed_at.is_none()
+        {
+            check_code_binding(&stored, cnf)?;
+        }
         let record = match self
             .store
             .redeem_authorization_code(&code_hash, now)
@@ -82,6 +110,7 @@ impl Engine {
             }
             Some(CodeRedemption::Fresh(record)) => record,
         };
+        check_code_binding(&record, cnf)?;
         let c = client.client();
         // RFC 6749 §4.1.3: "ensure that the authorization code was issued to the
         // authenticated confidential client, or ... to the public client".

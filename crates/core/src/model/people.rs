@@ -123,6 +123,11 @@ pub struct AuthorizationCodeRecord {
     pub created_at: UnixTime,
     /// Expiry (at most 60 s after creation).
     pub expires_at: UnixTime,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (the `dpop_jkt`
+    /// parameter, or the key of a DPoP proof sent with the pushed request); only a proof by
+    /// that key redeems it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
     /// When it was redeemed; set atomically by the first redemption.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redeemed_at: Option<UnixTime>,

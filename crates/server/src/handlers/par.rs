@@ -10,7 +10,7 @@ use warden_core::CallContext;
 use warden_types::ErrorCode;
 
 use super::json_no_store;
-use crate::extract::{ClientCertificate, FormBody, authorization};
+use crate::extract::{ClientCertificate, FormBody, authorization, dpop_proof};
 use crate::http_error::HttpError;
 use crate::state::AppState;
 
@@ -23,12 +23,17 @@ pub async fn par(
     FormBody(body): FormBody,
 ) -> Response {
     let config = state.engine.config();
+    // RFC 9449 §10.1: a DPoP proof here binds the authorization code to its key.
+    let dpop = match dpop_proof(&headers) {
+        Ok(p) => p,
+        Err(error) => return HttpError::from(error).into_response(),
+    };
     let ctx = CallContext {
         endpoint: &config.par_endpoint,
         source: Some(peer.ip().to_string()),
         now: state.clock.now(),
         certificate: certificate.get(),
-        dpop: None,
+        dpop,
         http_method: "POST",
     };
     match state

@@ -1,6 +1,7 @@
 //! DPoP (RFC 9449): proofs at the token endpoint, server nonces (also across instances),
 //! DPoP-bound access tokens (`cnf.jkt`, `token_type: DPoP`), refresh tokens bound to a public
-//! client's key, `dpop_bound_access_tokens` clients, and DPoP at `/userinfo`.
+//! client's key, `dpop_bound_access_tokens` clients, DPoP at `/userinfo`, and authorization
+//! codes bound to a key (§10: `dpop_jkt`, or a proof at `/par`).
 //!
 //! Proofs are built here by hand: a JSON header with the public JWK, signed with
 //! `jsonwebtoken` from a key `warden_jose` generated, so the server's verifier is checked
@@ -17,6 +18,7 @@ use warden_types::{Kid, SigningAlg, TokenEndpointAuthMethod};
 use crate::oidc_support::{
     App, Authz, Tokens, create_alice, login_and_consent, oidc_client, redeem,
 };
+use crate::oidc_support::{Browser, confidential};
 use crate::support::{
     API, Reply, b64, basic_client, get, introspect, jwt_api, random_id, reply, run_warden,
     verify_jwt,
@@ -38,6 +40,10 @@ both!(
     confidential_client_refresh_token_is_not_bound,
     userinfo_accepts_dpop_bound_tokens_with_a_proof,
     discovery_lists_dpop_algorithms,
+    dpop_jkt_binds_the_code,
+    malformed_dpop_jkt_is_refused,
+    dpop_proof_at_par_binds_the_code,
+    par_dpop_jkt_must_match_the_proof,
 );
 
 // ---- proofs ----------------------------------------------------------------------------------
@@ -820,6 +826,199 @@ async fn confidential_client_refresh_token_is_not_bound(backend: Backend) {
     assert_eq!(r.body["token_type"], "DPoP");
     let at = crate::support::jwt_part(r.body["access_token"].as_str().unwrap(), 1);
     assert_eq!(at["cnf"]["jkt"], other.thumbprint().as_str());
+}
+
+// ---- authorization code binding (§10) --------------------------------------------------------
+
+/// Redeems `code` (requested with `authz`) as `app` with an optional proof.
+async fn redeem_with(
+    server: &TestServer,
+    app: &App,
+    code: &str,
+    authz: &Authz,
+    proof: Option<&str>,
+) -> Reply {
+    app_token(
+        server,
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("code_verifier", &authz.verifier),
+            ("redirect_uri", authz.get("redirect_uri").unwrap()),
+        ],
+        proof,
+    )
+    .await
+}
+
+/// POSTs `authz` to /par as `app` (Basic), with these DPoP headers.
+async fn par_with(server: &TestServer, app: &App, authz: &Authz, proofs: &[&str]) -> Reply {
+    let mut req = server
+        .http
+        .post(server.url("/par"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(crate::oidc_support::encode(&authz.pairs()));
+    if let Some((id, secret)) = app.basic() {
+        req = req.basic_auth(id, Some(secret));
+    }
+    for p in proofs {
+        req = req.header("DPoP", *p);
+    }
+    reply(req.send().await.unwrap()).await
+}
+
+/// Claims of a proof for `/par` made now.
+fn par_claims(server: &TestServer) -> Value {
+    let par = server.engine.config().par_endpoint.clone();
+    claims("POST", &par, server.clock.now(), None)
+}
+
+/// The `cnf.jkt` of a token response's access token.
+fn token_jkt(r: &Reply) -> Value {
+    let at = crate::support::jwt_part(r.body["access_token"].as_str().unwrap(), 1);
+    at["cnf"]["jkt"].clone()
+}
+
+/// §10: a code requested with `dpop_jkt` is redeemed only with a proof by that key; a
+/// refused redemption does not spend it.
+async fn dpop_jkt_binds_the_code(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    create_alice(&server).await;
+    let app = confidential(&server, &[]).await;
+    let key = DpopKey::es256();
+    let other = DpopKey::es256();
+    let nonce = app_nonce(&server, &app, &key).await;
+    let authz = Authz::new(&app.id).with("dpop_jkt", &key.thumbprint());
+    let (cb, _) = login_and_consent(&server, &authz).await;
+    let code = cb.code();
+
+    // Without a proof, and with another key: invalid_grant.
+    let r = redeem_with(&server, &app, &code, &authz, None).await;
+    r.assert_error(400, "invalid_grant");
+    assert!(r.text.contains("bound to a DPoP key"), "{}", r.text);
+    let proof = other.proof(&token_claims(&server, Some(&nonce)));
+    redeem_with(&server, &app, &code, &authz, Some(&proof))
+        .await
+        .assert_error(400, "invalid_grant");
+
+    // The code was not spent: the key redeems it, and the token is bound to it.
+    let proof = key.proof(&token_claims(&server, Some(&nonce)));
+    let r = redeem_with(&server, &app, &code, &authz, Some(&proof)).await;
+    r.ok();
+    assert_eq!(r.body["token_type"], "DPoP", "{}", r.text);
+    assert_eq!(token_jkt(&r), key.thumbprint().as_str());
+
+    // Then it is spent.
+    let proof = key.proof(&token_claims(&server, Some(&nonce)));
+    redeem_with(&server, &app, &code, &authz, Some(&proof))
+        .await
+        .assert_error(400, "invalid_grant");
+
+    // A code without dpop_jkt is redeemed as before, with or without a proof.
+    let authz = Authz::new(&app.id);
+    let (cb, _) = login_and_consent(&server, &authz).await;
+    let r = redeem(&server, &app, &cb.code(), &authz).await;
+    r.ok();
+    assert_eq!(r.body["token_type"], "Bearer");
+}
+
+/// A `dpop_jkt` that is not a base64url SHA-256 thumbprint is `invalid_request`, at
+/// `/authorize` (redirected) and at `/par`.
+async fn malformed_dpop_jkt_is_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    create_alice(&server).await;
+    let app = confidential(&server, &[]).await;
+    let key = DpopKey::es256();
+    let too_long = format!("{}A", key.thumbprint());
+    let padded = format!("{}=", &key.thumbprint()[..42]);
+    for bad in ["abc", too_long.as_str(), padded.as_str()] {
+        let authz = Authz::new(&app.id).with("dpop_jkt", bad);
+        let mut browser = Browser::new(&server);
+        browser.get(&authz.path()).await.callback().assert_error(
+            &server,
+            &authz,
+            "invalid_request",
+        );
+        par_with(&server, &app, &authz, &[])
+            .await
+            .assert_error(400, "invalid_request");
+    }
+}
+
+/// §10.1: a DPoP proof sent with a pushed request binds the code to the proof's key.
+async fn dpop_proof_at_par_binds_the_code(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    create_alice(&server).await;
+    let app = confidential(&server, &[]).await;
+    let key = DpopKey::es256();
+    let other = DpopKey::es256();
+    let nonce = app_nonce(&server, &app, &key).await;
+
+    let authz = Authz::new(&app.id);
+    let r = par_with(&server, &app, &authz, &[&key.proof(&par_claims(&server))]).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let pushed = Authz {
+        params: vec![
+            ("client_id".to_owned(), app.id.clone()),
+            (
+                "request_uri".to_owned(),
+                r.body["request_uri"].as_str().unwrap().to_owned(),
+            ),
+        ],
+        verifier: authz.verifier.clone(),
+    };
+    let (cb, _) = login_and_consent(&server, &pushed).await;
+    let code = cb.code();
+
+    redeem_with(&server, &app, &code, &authz, None)
+        .await
+        .assert_error(400, "invalid_grant");
+    let proof = other.proof(&token_claims(&server, Some(&nonce)));
+    redeem_with(&server, &app, &code, &authz, Some(&proof))
+        .await
+        .assert_error(400, "invalid_grant");
+    let proof = key.proof(&token_claims(&server, Some(&nonce)));
+    let r = redeem_with(&server, &app, &code, &authz, Some(&proof)).await;
+    r.ok();
+    assert_eq!(token_jkt(&r), key.thumbprint().as_str());
+}
+
+/// §10.1: with a proof at `/par`, `dpop_jkt` must be its key's thumbprint; the proof itself
+/// is checked (here: `htu`, replay, several headers).
+async fn par_dpop_jkt_must_match_the_proof(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    create_alice(&server).await;
+    let app = confidential(&server, &[]).await;
+    let key = DpopKey::es256();
+    let other = DpopKey::es256();
+
+    let authz = Authz::new(&app.id).with("dpop_jkt", &other.thumbprint());
+    let r = par_with(&server, &app, &authz, &[&key.proof(&par_claims(&server))]).await;
+    r.assert_error(400, "invalid_request");
+    assert!(r.text.contains("dpop_jkt"), "{}", r.text);
+
+    let authz = Authz::new(&app.id).with("dpop_jkt", &key.thumbprint());
+    let proof = key.proof(&par_claims(&server));
+    let r = par_with(&server, &app, &authz, &[&proof]).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // The same proof again is a replay.
+    par_with(&server, &app, &authz, &[&proof])
+        .await
+        .assert_error(400, "invalid_dpop_proof");
+
+    // A proof for another endpoint, and two proofs, are refused.
+    let wrong = key.proof(&token_claims(&server, None));
+    par_with(&server, &app, &authz, &[&wrong])
+        .await
+        .assert_error(400, "invalid_dpop_proof");
+    let (a, b) = (
+        key.proof(&par_claims(&server)),
+        key.proof(&par_claims(&server)),
+    );
+    par_with(&server, &app, &authz, &[&a, &b])
+        .await
+        .assert_error(400, "invalid_dpop_proof");
 }
 
 // ---- /userinfo -------------------------------------------------------------------------------

@@ -448,8 +448,9 @@ async fn proxy_server(proxies: &[&str], client_ca: Option<&TestPki>) -> TestServ
     .await
 }
 
-/// The header from a trusted proxy is read (a malformed one is a 400); from anyone else it
-/// is ignored. (What the certificate then proves is tested with mTLS client authentication.)
+/// The header from a trusted proxy is read (a malformed one is a 400, observed like any other
+/// response); from anyone else it is ignored. (What the certificate then proves is tested with
+/// mTLS client authentication.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_header_only_from_trusted_proxies() {
     let dir = tempfile::tempdir().unwrap();
@@ -474,17 +475,17 @@ async fn proxy_header_only_from_trusted_proxies() {
         "-----BEGIN CERTIFICATE-----AAAA",
         ":aGVsbG8=:",
     ] {
-        let (status, body) = json(
-            trusted
-                .http
-                .post(trusted.url("/token"))
-                .header("x-client-cert", bad)
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let resp = trusted
+            .http
+            .post(trusted.url("/token"))
+            .header("x-client-cert", bad)
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        // The refusal passes through `observe` like any other response.
+        assert!(resp.headers().contains_key("x-request-id"), "{bad}");
+        let (status, body) = json(resp).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["error"], "invalid_request", "{bad}: {body}");
         assert!(

@@ -249,6 +249,7 @@ pub(crate) fn authorization_code(
         openid: true,
         created_at: expires_at - 60,
         expires_at,
+        dpop_jkt: None,
         redeemed_at: None,
         issued: None,
     }

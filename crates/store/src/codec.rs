@@ -19,11 +19,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use warden_core::model::{
-    AuditEvent, AuthorizationCodeRecord, CodeIssuance, InitialAccessToken, KeyState, LoginFailures,
-    OpaqueTokenRecord, RefreshTokenRecord, Session, StoredKey, User,
+    Api, AuditEvent, AuthorizationCodeRecord, Client, CodeIssuance, InitialAccessToken, KeyState,
+    LoginFailures, OpaqueTokenRecord, RefreshTokenRecord, Session, StoredKey, TrustedIssuer, User,
 };
 use warden_core::store::{StoreError, StoreResult};
-use warden_types::{ApiIdentifier, ClientId, Kid, Scope, SigningAlg};
+use warden_types::{ApiIdentifier, ClientId, Kid, Scope, SigningAlg, UnixTime};
 
 /// Maps a driver error to the trait's error. Unique violations are `Conflict`; a column that
 /// cannot be decoded is `Corrupt`. The driver's messages carry the SQL error text, never the
@@ -60,6 +60,40 @@ fn describe(error: &serde_json::Error) -> String {
         error.column()
     )
 }
+
+/// A registry record (API, client, trusted issuer): stored whole in `data` beside its key and
+/// its creation and update times, and written inside a transaction that bumps the registry
+/// version.
+pub(crate) trait RegistryDoc: Serialize + Sync {
+    /// What the record is called in error messages.
+    const WHAT: &'static str;
+    /// The primary key.
+    fn key(&self) -> &str;
+    fn created_at(&self) -> UnixTime;
+    fn updated_at(&self) -> UnixTime;
+}
+
+/// Implements [`RegistryDoc`] for a record whose key is the string field `$key`.
+macro_rules! registry_doc {
+    ($record:ty, $what:literal, $key:ident) => {
+        impl RegistryDoc for $record {
+            const WHAT: &'static str = $what;
+            fn key(&self) -> &str {
+                self.$key.as_str()
+            }
+            fn created_at(&self) -> UnixTime {
+                self.created_at
+            }
+            fn updated_at(&self) -> UnixTime {
+                self.updated_at
+            }
+        }
+    };
+}
+
+registry_doc!(Api, "API", identifier);
+registry_doc!(Client, "client", client_id);
+registry_doc!(TrustedIssuer, "trusted issuer", issuer);
 
 /// Decodes the `data` column holding a whole record (APIs, clients, users, sessions,
 /// consents, pending requests).

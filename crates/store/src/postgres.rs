@@ -20,7 +20,9 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use serde::de::DeserializeOwned;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::query::Query;
 use sqlx::{Connection, Executor, PgConnection, Postgres, Transaction};
 use warden_core::model::{
     Api, AuditEvent, AuthorizationCodeRecord, Client, CodeIssuance, CodeRedemption, Consent,
@@ -30,7 +32,7 @@ use warden_core::model::{
 use warden_core::store::{Store, StoreError, StoreResult};
 use warden_types::{ClientId, UnixTime};
 
-use crate::codec::{self, db_error};
+use crate::codec::{self, RegistryDoc, db_error};
 use crate::migrate;
 
 /// The `LISTEN` channel on which every registry change is announced; the payload is the new
@@ -147,6 +149,90 @@ async fn bump_registry_version(conn: &mut PgConnection) -> StoreResult<()> {
     }
 }
 
+/// The JSON-document reads and the registry writes every record type of the registry shares;
+/// each caller passes its own SQL literal.
+impl PostgresStore {
+    /// Decodes the `data` column of the row `sql` selects by its one parameter, `key`.
+    async fn get_doc<T: DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        key: &str,
+        what: &str,
+    ) -> StoreResult<Option<T>> {
+        sqlx::query(sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .map(|row| codec::data(&row, what))
+            .transpose()
+    }
+
+    /// Decodes the `data` column of every row `sql` selects, in its order.
+    async fn list_docs<T: DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        what: &str,
+    ) -> StoreResult<Vec<T>> {
+        sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|row| codec::data(row, what))
+            .collect()
+    }
+
+    /// Inserts `doc` with `sql`, an `INSERT ... ON CONFLICT DO NOTHING` binding the key, the
+    /// JSON, and the creation and update times; an existing key is `Conflict`.
+    async fn insert_doc<T: RegistryDoc>(&self, sql: &'static str, doc: &T) -> StoreResult<()> {
+        if self.write_doc(sql, doc).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
+        }
+    }
+
+    /// Replaces `doc` with `sql`, an `UPDATE` binding the same four values as
+    /// [`Self::insert_doc`]; whether the key existed.
+    async fn update_doc<T: RegistryDoc>(&self, sql: &'static str, doc: &T) -> StoreResult<bool> {
+        self.write_doc(sql, doc).await
+    }
+
+    async fn write_doc<T: RegistryDoc>(&self, sql: &'static str, doc: &T) -> StoreResult<bool> {
+        let data = codec::to_json(T::WHAT, doc)?;
+        let query = sqlx::query(sql)
+            .bind(doc.key())
+            .bind(data)
+            .bind(doc.created_at())
+            .bind(doc.updated_at());
+        self.change_registry(query).await
+    }
+
+    /// Deletes the row `sql` selects by its one parameter, `key`; whether there was one.
+    async fn delete_doc(&self, sql: &'static str, key: &str) -> StoreResult<bool> {
+        self.change_registry(sqlx::query(sql).bind(key)).await
+    }
+
+    /// Runs `query` in a transaction: when it changes a row, bumps (and announces) the
+    /// registry version and commits, otherwise rolls back. Whether a row changed.
+    async fn change_registry(&self, query: Query<'_, Postgres, PgArguments>) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let changed = query
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if changed == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        bump_registry_version(&mut tx).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -169,254 +255,116 @@ impl Store for PostgresStore {
     }
 
     async fn insert_api(&self, api: &Api) -> StoreResult<()> {
-        let data = codec::to_json("API", api)?;
-        let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
+        self.insert_doc(
             "INSERT INTO apis (identifier, data, created_at, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
+            api,
         )
-        .bind(api.identifier.as_str())
-        .bind(data)
-        .bind(api.created_at)
-        .bind(api.updated_at)
-        .execute(&mut *tx)
         .await
-        .map_err(db_error)?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Err(StoreError::Conflict);
-        }
-        bump_registry_version(&mut tx).await?;
-        tx.commit().await.map_err(db_error)
     }
 
     async fn update_api(&self, api: &Api) -> StoreResult<bool> {
-        let data = codec::to_json("API", api)?;
-        let mut tx = self.begin().await?;
-        let updated = sqlx::query(
+        self.update_doc(
             "UPDATE apis SET data = $2, created_at = $3, updated_at = $4 WHERE identifier = $1",
+            api,
         )
-        .bind(api.identifier.as_str())
-        .bind(data)
-        .bind(api.created_at)
-        .bind(api.updated_at)
-        .execute(&mut *tx)
         .await
-        .map_err(db_error)?
-        .rows_affected();
-        if updated == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        bump_registry_version(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
     }
 
     async fn api(&self, identifier: &str) -> StoreResult<Option<Api>> {
-        sqlx::query("SELECT data FROM apis WHERE identifier = $1")
-            .bind(identifier)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(|row| codec::data(&row, "API"))
-            .transpose()
+        self.get_doc(
+            "SELECT data FROM apis WHERE identifier = $1",
+            identifier,
+            "API",
+        )
+        .await
     }
 
     async fn apis(&self) -> StoreResult<Vec<Api>> {
-        sqlx::query("SELECT data FROM apis ORDER BY identifier")
-            .fetch_all(&self.pool)
+        self.list_docs("SELECT data FROM apis ORDER BY identifier", "API")
             .await
-            .map_err(db_error)?
-            .iter()
-            .map(|row| codec::data(row, "API"))
-            .collect()
     }
 
     async fn delete_api(&self, identifier: &str) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM apis WHERE identifier = $1")
-            .bind(identifier)
-            .execute(&mut *tx)
+        self.delete_doc("DELETE FROM apis WHERE identifier = $1", identifier)
             .await
-            .map_err(db_error)?
-            .rows_affected();
-        if deleted == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        bump_registry_version(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
     }
 
     async fn insert_client(&self, client: &Client) -> StoreResult<()> {
-        let data = codec::to_json("client", client)?;
-        let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
+        self.insert_doc(
             "INSERT INTO clients (client_id, data, created_at, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
+            client,
         )
-        .bind(client.client_id.as_str())
-        .bind(data)
-        .bind(client.created_at)
-        .bind(client.updated_at)
-        .execute(&mut *tx)
         .await
-        .map_err(db_error)?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Err(StoreError::Conflict);
-        }
-        bump_registry_version(&mut tx).await?;
-        tx.commit().await.map_err(db_error)
     }
 
     async fn update_client(&self, client: &Client) -> StoreResult<bool> {
-        let data = codec::to_json("client", client)?;
-        let mut tx = self.begin().await?;
-        let updated = sqlx::query(
+        self.update_doc(
             "UPDATE clients SET data = $2, created_at = $3, updated_at = $4 WHERE client_id = $1",
+            client,
         )
-        .bind(client.client_id.as_str())
-        .bind(data)
-        .bind(client.created_at)
-        .bind(client.updated_at)
-        .execute(&mut *tx)
         .await
-        .map_err(db_error)?
-        .rows_affected();
-        if updated == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        bump_registry_version(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
     }
 
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        sqlx::query("SELECT data FROM clients WHERE client_id = $1")
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(|row| codec::data(&row, "client"))
-            .transpose()
+        self.get_doc(
+            "SELECT data FROM clients WHERE client_id = $1",
+            client_id,
+            "client",
+        )
+        .await
     }
 
     async fn clients(&self) -> StoreResult<Vec<Client>> {
-        sqlx::query("SELECT data FROM clients ORDER BY client_id")
-            .fetch_all(&self.pool)
+        self.list_docs("SELECT data FROM clients ORDER BY client_id", "client")
             .await
-            .map_err(db_error)?
-            .iter()
-            .map(|row| codec::data(row, "client"))
-            .collect()
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM clients WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&mut *tx)
+        self.delete_doc("DELETE FROM clients WHERE client_id = $1", client_id)
             .await
-            .map_err(db_error)?
-            .rows_affected();
-        if deleted == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        bump_registry_version(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
     }
 
     async fn insert_trusted_issuer(&self, issuer: &TrustedIssuer) -> StoreResult<()> {
-        let data = codec::to_json("trusted issuer", issuer)?;
-        let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
+        self.insert_doc(
             "INSERT INTO trusted_issuers (issuer, data, created_at, updated_at)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
+            issuer,
         )
-        .bind(issuer.issuer.as_str())
-        .bind(data)
-        .bind(issuer.created_at)
-        .bind(issuer.updated_at)
-        .execute(&mut *tx)
         .await
-        .map_err(db_error)?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Err(StoreError::Conflict);
-        }
-        bump_registry_version(&mut tx).await?;
-        tx.commit().await.map_err(db_error)
     }
 
     async fn update_trusted_issuer(&self, issuer: &TrustedIssuer) -> StoreResult<bool> {
-        let data = codec::to_json("trusted issuer", issuer)?;
-        let mut tx = self.begin().await?;
-        let updated = sqlx::query(
+        self.update_doc(
             "UPDATE trusted_issuers SET data = $2, created_at = $3, updated_at = $4
              WHERE issuer = $1",
+            issuer,
         )
-        .bind(issuer.issuer.as_str())
-        .bind(data)
-        .bind(issuer.created_at)
-        .bind(issuer.updated_at)
-        .execute(&mut *tx)
         .await
-        .map_err(db_error)?
-        .rows_affected();
-        if updated == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        bump_registry_version(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
     }
 
     async fn trusted_issuer(&self, issuer: &str) -> StoreResult<Option<TrustedIssuer>> {
-        sqlx::query("SELECT data FROM trusted_issuers WHERE issuer = $1")
-            .bind(issuer)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(|row| codec::data(&row, "trusted issuer"))
-            .transpose()
+        self.get_doc(
+            "SELECT data FROM trusted_issuers WHERE issuer = $1",
+            issuer,
+            "trusted issuer",
+        )
+        .await
     }
 
     async fn trusted_issuers(&self) -> StoreResult<Vec<TrustedIssuer>> {
-        sqlx::query("SELECT data FROM trusted_issuers ORDER BY issuer")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?
-            .iter()
-            .map(|row| codec::data(row, "trusted issuer"))
-            .collect()
+        self.list_docs(
+            "SELECT data FROM trusted_issuers ORDER BY issuer",
+            "trusted issuer",
+        )
+        .await
     }
 
     async fn delete_trusted_issuer(&self, issuer: &str) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM trusted_issuers WHERE issuer = $1")
-            .bind(issuer)
-            .execute(&mut *tx)
+        self.delete_doc("DELETE FROM trusted_issuers WHERE issuer = $1", issuer)
             .await
-            .map_err(db_error)?
-            .rows_affected();
-        if deleted == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        bump_registry_version(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
     }
 
     // ---- signing keys -------------------------------------------------------------------
@@ -846,45 +794,29 @@ impl Store for PostgresStore {
     }
 
     async fn user(&self, sub: &str) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT data FROM users WHERE sub = $1")
-            .bind(sub)
-            .fetch_optional(&self.pool)
+        self.get_doc("SELECT data FROM users WHERE sub = $1", sub, "user")
             .await
-            .map_err(db_error)?
-            .map(|row| codec::data(&row, "user"))
-            .transpose()
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT data FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .map(|row| codec::data(&row, "user"))
-            .transpose()
+        self.get_doc(
+            "SELECT data FROM users WHERE username = $1",
+            username,
+            "user",
+        )
+        .await
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
         // Users without an email have NULL in the column, which `=` never matches, so an
         // empty address finds nobody.
-        sqlx::query("SELECT data FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(&self.pool)
+        self.get_doc("SELECT data FROM users WHERE email = $1", email, "user")
             .await
-            .map_err(db_error)?
-            .map(|row| codec::data(&row, "user"))
-            .transpose()
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
-        sqlx::query("SELECT data FROM users ORDER BY username")
-            .fetch_all(&self.pool)
+        self.list_docs("SELECT data FROM users ORDER BY username", "user")
             .await
-            .map_err(db_error)?
-            .iter()
-            .map(|row| codec::data(row, "user"))
-            .collect()
     }
 
     async fn delete_user(&self, sub: &str) -> StoreResult<bool> {

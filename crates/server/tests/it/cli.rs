@@ -5,65 +5,7 @@
 use serde_json::Value;
 use warden_testkit::{Backend, Options, TestServer};
 
-use crate::support::{API, CliOutput, access_token, jwt_part, run_warden};
-
-/// A temporary directory with a SQLite database URL inside it.
-struct Db {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Db {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("w.db").display());
-        Self { dir, url }
-    }
-
-    /// Runs `warden <args> --database <url>`.
-    fn run(&self, args: &[&str]) -> CliOutput {
-        let mut full: Vec<&str> = args.to_vec();
-        full.extend(["--database", self.url.as_str()]);
-        run_warden(&full, &[])
-    }
-
-    /// Runs `warden <args> --database <url>` with `input` on stdin.
-    fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> CliOutput {
-        use std::io::Write;
-        let mut child = crate::support::warden_command()
-            .args(args)
-            .args(["--database", self.url.as_str()])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn warden");
-        let mut stdin = child.stdin.take().unwrap();
-        // The command may fail (and close stdin) before reading: ignore write errors.
-        let _ = stdin.write_all(input);
-        drop(stdin);
-        let out = child.wait_with_output().expect("wait for warden");
-        CliOutput {
-            success: out.status.success(),
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// A server on this database (to check what the CLI stored).
-    async fn server(&self) -> TestServer {
-        TestServer::start_with(
-            Backend::Sqlite,
-            Options {
-                database: Some(self.url.clone()),
-                master_key_file: Some(self.dir.path().join("w.db.key")),
-                ..Options::default()
-            },
-        )
-        .await
-    }
-}
+use crate::support::{API, CliDb as Db, CliOutput, access_token, jwt_part, run_warden};
 
 #[track_caller]
 fn assert_failed(out: &CliOutput, stderr_contains: &str) {

@@ -5,10 +5,10 @@
 
 use serde_json::{Value, json};
 use warden_core::clock::Clock;
-use warden_testkit::{Backend, Options, TestServer};
 
 use crate::support::{
-    API, API2, API3, CliOutput, ClientKey, access_token, post, random_id, run_warden, verify_jwt,
+    API, API2, API3, CliDb, CliOutput, ClientKey, access_token, post, random_id, run_warden,
+    verify_jwt,
 };
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -17,50 +17,20 @@ const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
 const SUBJECT: &str = "repo:example/shop:ref:refs/heads/main";
 
-/// A temporary directory with a SQLite database URL inside it.
-struct Db {
-    dir: tempfile::TempDir,
-    url: String,
+/// The shared CLI database helper, with this module's setups.
+struct Db(CliDb);
+
+impl std::ops::Deref for Db {
+    type Target = CliDb;
+
+    fn deref(&self) -> &CliDb {
+        &self.0
+    }
 }
 
 impl Db {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("w.db").display());
-        Self { dir, url }
-    }
-
-    /// Runs `warden <args> --database <url>`.
-    fn run(&self, args: &[&str]) -> CliOutput {
-        let mut full: Vec<&str> = args.to_vec();
-        full.extend(["--database", self.url.as_str()]);
-        run_warden(&full, &[])
-    }
-
-    /// Runs and asserts success; the JSON printed.
-    #[track_caller]
-    fn json(&self, args: &[&str]) -> Value {
-        self.run(args).json()
-    }
-
-    /// A file in the temporary directory.
-    fn file(&self, name: &str, contents: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, contents).unwrap();
-        path.display().to_string()
-    }
-
-    /// A server on this database.
-    async fn server(&self) -> TestServer {
-        TestServer::start_with(
-            Backend::Sqlite,
-            Options {
-                database: Some(self.url.clone()),
-                master_key_file: Some(self.dir.path().join("w.db.key")),
-                ..Options::default()
-            },
-        )
-        .await
+        Self(CliDb::new())
     }
 
     /// Three APIs with the same scopes.

@@ -25,8 +25,8 @@ use crate::oidc_support::{
     App, Authz, CALLBACK, EMAIL, FULL_NAME, confidential, create_alice, tokens_for, userinfo,
 };
 use crate::support::{
-    API, API2, CliOutput, Reply, access_token, basic_client, get, introspect, is_active, jwt_api,
-    post, published_jwks, reply, revoke, run_warden, verify_jwt,
+    API, API2, CliDb, CliOutput, Reply, access_token, basic_client, get, introspect, is_active,
+    jwt_api, post, published_jwks, reply, revoke, verify_jwt,
 };
 
 both!(
@@ -487,18 +487,9 @@ async fn api_encryption_refusals(backend: Backend) {
 /// message on stderr.
 #[test]
 fn cli_api_encryption() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("w.db").display());
-    let run = |args: &[&str]| -> CliOutput {
-        let mut full = args.to_vec();
-        full.extend(["--database", url.as_str()]);
-        run_warden(&full, &[])
-    };
-    let write = |name: &str, value: &Value| -> String {
-        let path = dir.path().join(name);
-        std::fs::write(&path, value.to_string()).unwrap();
-        path.display().to_string()
-    };
+    let db = CliDb::new();
+    let run = |args: &[&str]| -> CliOutput { db.run(args) };
+    let write = |name: &str, value: &Value| -> String { db.file(name, &value.to_string()) };
     let failed = |out: &CliOutput, needle: &str| {
         assert!(!out.success, "expected failure: {out:?}");
         assert!(out.stdout.is_empty(), "{out:?}");
@@ -676,7 +667,7 @@ fn cli_api_encryption() {
         ),
         "--encryption-key-file",
     );
-    let missing = dir.path().join("missing.json").display().to_string();
+    let missing = db.dir.path().join("missing.json").display().to_string();
     failed(
         &create(
             "https://x8.example.com",
@@ -684,7 +675,7 @@ fn cli_api_encryption() {
         ),
         "--encryption-key-file",
     );
-    let not_json = dir.path().join("bad.json");
+    let not_json = db.dir.path().join("bad.json");
     std::fs::write(&not_json, "not json").unwrap();
     failed(
         &create(

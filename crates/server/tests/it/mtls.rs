@@ -15,8 +15,8 @@ use warden_types::{SigningAlg, TokenEndpointAuthMethod};
 
 use crate::oidc_support::{Authz, Browser, confidential, create_alice};
 use crate::support::{
-    API, CliOutput, JwksServer, Reply, jwt_api, jwt_part, new_client, opaque_api, reply,
-    run_warden, verify_jwt,
+    API, CliDb, CliOutput, JwksServer, Reply, jwt_api, jwt_part, new_client, opaque_api, reply,
+    verify_jwt,
 };
 
 both!(
@@ -971,13 +971,8 @@ async fn admin_update_changes_identity_and_binding(backend: Backend) {
 /// The `warden` CLI: mTLS clients and binding settings.
 #[test]
 fn cli_mtls_flags() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("w.db").display());
-    let run = |args: &[&str]| -> CliOutput {
-        let mut full = args.to_vec();
-        full.extend(["--database", url.as_str()]);
-        run_warden(&full, &[])
-    };
+    let db = CliDb::new();
+    let run = |args: &[&str]| -> CliOutput { db.run(args) };
     let failed = |out: &CliOutput, mentions: &str| {
         assert!(!out.success, "expected failure: {out:?}");
         assert!(out.stderr.contains(mentions), "{mentions:?}: {out:?}");
@@ -1110,7 +1105,7 @@ fn cli_mtls_flags() {
 
     // self_signed_tls_client_auth from a certificate file: a JWK with x5c.
     let cert = TestPki::self_signed("device");
-    let (cert_path, _) = cert.write(dir.path(), "device");
+    let (cert_path, _) = cert.write(db.dir.path(), "device");
     let c = run(&[
         "client",
         "create",
@@ -1129,7 +1124,7 @@ fn cli_mtls_flags() {
     assert_eq!(key["crv"], "P-256");
     assert_eq!(*key, cert.public_jwk(), "the key is the certificate's");
     // ... or a JWKS file.
-    let jwks_path = dir.path().join("device.jwks");
+    let jwks_path = db.dir.path().join("device.jwks");
     std::fs::write(&jwks_path, cert.jwks().to_string()).unwrap();
     run(&[
         "client",
@@ -1153,7 +1148,7 @@ fn cli_mtls_flags() {
         ]),
         "requires jwks or jwks_uri",
     );
-    let garbage = dir.path().join("garbage.pem");
+    let garbage = db.dir.path().join("garbage.pem");
     std::fs::write(&garbage, "hello").unwrap();
     failed(
         &run(&[

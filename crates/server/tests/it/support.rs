@@ -797,3 +797,76 @@ pub(crate) fn run_warden(args: &[&str], envs: &[(&str, &str)]) -> CliOutput {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// A temporary directory with a SQLite database URL inside it, for driving the `warden`
+/// binary's admin commands and then checking what they stored at a server on the same
+/// database.
+pub(crate) struct CliDb {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) url: String,
+}
+
+impl CliDb {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        Self { dir, url }
+    }
+
+    /// Runs `warden <args> --database <url>`.
+    pub(crate) fn run(&self, args: &[&str]) -> CliOutput {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--database", self.url.as_str()]);
+        run_warden(&full, &[])
+    }
+
+    /// Runs and asserts success; the JSON printed.
+    #[track_caller]
+    pub(crate) fn json(&self, args: &[&str]) -> Value {
+        self.run(args).json()
+    }
+
+    /// Runs `warden <args> --database <url>` with `input` on stdin.
+    pub(crate) fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> CliOutput {
+        use std::io::Write;
+        let mut child = warden_command()
+            .args(args)
+            .args(["--database", self.url.as_str()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn warden");
+        let mut stdin = child.stdin.take().unwrap();
+        // The command may fail (and close stdin) before reading: ignore write errors.
+        let _ = stdin.write_all(input);
+        drop(stdin);
+        let out = child.wait_with_output().expect("wait for warden");
+        CliOutput {
+            success: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// A file in the temporary directory; its path.
+    pub(crate) fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+
+    /// A server on this database (to check what the CLI stored).
+    pub(crate) async fn server(&self) -> TestServer {
+        TestServer::start_with(
+            warden_testkit::Backend::Sqlite,
+            warden_testkit::Options {
+                database: Some(self.url.clone()),
+                master_key_file: Some(self.dir.path().join("w.db.key")),
+                ..warden_testkit::Options::default()
+            },
+        )
+        .await
+    }
+}
